@@ -1,0 +1,4 @@
+"""The functional JAX core of skmaxent: pure functions of arrays and pytrees.
+
+Nothing here imports scikit-learn or the estimator shell.
+"""
