@@ -1,0 +1,512 @@
+"""The scikit-learn shell shared by the chain-based estimators (MaxEntDual, ...).
+
+It validates input, maps user units to the unit box, turns ``random_state``
+into a JAX key, drives the core's jitted training chunks from the host
+(progress bar, convergence rule, divergence), and stores fitted attributes
+as NumPy arrays. No numerics beyond glue.
+"""
+
+import math
+import warnings
+from functools import partial
+from numbers import Integral, Real
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skmaxent._validation import check_bounds, check_feasible, check_moments, infer_bounds
+from skmaxent.core import ais, train
+from skmaxent.core.objectives import penalty_matrix
+from skmaxent.core.roughness import roughness_matrix
+from skmaxent.core.types import Box
+from skmaxent.features import compile_features, resolve_features
+
+#: Iterations of Polyak–Ruppert averaging after the convergence rule holds.
+N_AVERAGE = 200
+#: Particles and temperatures of the annealed importance sampler for log Z.
+AIS_PARTICLES = 512
+AIS_TEMPERATURES = 200
+#: Initial HMC step size on the unit box when ``step_size="auto"``.
+INITIAL_STEP_SIZE = 0.2
+#: HMC transitions discarded before ``sample`` collects draws, and kept between.
+SAMPLE_BURN_IN = 20
+SAMPLE_THIN = 2
+
+
+def _key_from_random_state(random_state) -> jax.Array:
+    """A JAX key from a scikit-learn ``random_state`` (None, int or RandomState)."""
+    rng = check_random_state(random_state)
+    return jax.random.key(int(rng.randint(np.iinfo(np.int32).max)))
+
+
+@partial(jax.jit, static_argnames=("fm",))
+def _energy_batch(coef, X, low, high, fm):
+    return jax.vmap(lambda x: fm.energy(coef, x, low, high))(X)
+
+
+@partial(jax.jit, static_argnames=("fm",))
+def _values_batch(X, low, high, fm):
+    return fm.values_batch(X, low, high)
+
+
+@partial(
+    jax.jit, static_argnames=("fm", "n_particles", "n_temperatures", "n_leapfrog")
+)
+def _log_partition(key, coef, low, high, step_size, fm, n_particles, n_temperatures,
+                   n_leapfrog):
+    energy_and_grad = train.unit_energy(fm, coef, Box(low, high))
+    return ais.log_partition(
+        key,
+        energy_and_grad,
+        n_dim=low.shape[0],
+        n_particles=n_particles,
+        n_temperatures=n_temperatures,
+        step_size=step_size,
+        n_leapfrog=n_leapfrog,
+    )
+
+
+class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
+    """Shared shell of the exponential-family estimators trained on chains."""
+
+    _parameter_constraints: dict = {
+        "features": [StrOptions({"linear", "quadratic"}), list, tuple],
+        "bounds": [None, "array-like"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "roughness": [Interval(Real, 0, None, closed="left")],
+        "n_chains": [Interval(Integral, 2, None, closed="left")],
+        "n_leapfrog": [Interval(Integral, 1, None, closed="left")],
+        "step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ fit
+    def _validate_inputs(self, X, moments, sample_weight):
+        """Resolve n, bounds, the feature map and the targets (NumPy, no tracing)."""
+        if (X is None) == (moments is None):
+            raise ValueError(
+                "Pass exactly one of X (data whose feature means are the targets) "
+                "and moments= (the targets themselves); got "
+                f"{'both' if X is not None else 'neither'}."
+            )
+        if X is not None:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            n = X.shape[1]
+            if self.bounds is None:
+                bounds = infer_bounds(X[sample_weight > 0])
+            else:
+                bounds = check_bounds(self.bounds, n)
+                outside = np.any((X < bounds[:, 0]) | (X > bounds[:, 1]), axis=1)
+                outside &= sample_weight > 0
+                if np.any(outside):
+                    i = int(np.flatnonzero(outside)[0])
+                    raise ValueError(
+                        f"X has {int(outside.sum())} row(s) outside bounds, e.g. row "
+                        f"{i} = {X[i].tolist()}; bounds = {bounds.tolist()}. Widen "
+                        "bounds or drop those rows: nothing is clipped silently."
+                    )
+            names = getattr(self, "feature_names_in_", None)
+        else:
+            if sample_weight is not None:
+                raise ValueError("sample_weight applies to X; fit(moments=...) got it.")
+            if self.bounds is None:
+                raise ValueError(
+                    "fit(moments=...) requires bounds: pass bounds=array-like of "
+                    "shape (n_features_in_, 2) with lo < hi on each row."
+                )
+            bounds = check_bounds(self.bounds, None)
+            n = bounds.shape[0]
+            self.n_features_in_ = n
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            names = None
+        specs = resolve_features(self.features, n)
+        fm = compile_features(
+            specs, n, None if names is None else tuple(str(s) for s in names)
+        )
+        low = jnp.asarray(bounds[:, 0], dtype=jnp.float32)
+        high = jnp.asarray(bounds[:, 1], dtype=jnp.float32)
+        if X is not None:
+            F = np.asarray(
+                _values_batch(jnp.asarray(X, dtype=jnp.float32), low, high, fm),
+                dtype=np.float64,
+            )
+            mu = np.average(F, axis=0, weights=sample_weight)
+        else:
+            mu = check_moments(moments, fm.names)
+            check_feasible(fm.specs, mu, bounds)
+        return fm, bounds, mu
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None, *, moments=None, sample_weight=None):
+        """Fit the model to data ``X`` or to target ``moments``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features_in_), default=None
+            Data; the targets are the (weighted) means of the features over it.
+        y : None
+            Ignored.
+        moments : array-like of shape (n_features_out,) or dict, default=None
+            Target feature expectations in feature order, or ``{name: value}``
+            for every feature. Requires ``bounds``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows of ``X``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        del y
+        snapshot = dict(self.__dict__)
+        try:
+            self._fit(X, moments, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+        return self
+
+    def _fit(self, X, moments, sample_weight):
+        fm, bounds, mu = self._validate_inputs(X, moments, sample_weight)
+        low = jnp.asarray(bounds[:, 0], dtype=jnp.float32)
+        high = jnp.asarray(bounds[:, 1], dtype=jnp.float32)
+        box = Box(low, high)
+        mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
+        nu = (mu - mean) / std
+        p = fm.n_features_out
+        if self.roughness > 0:
+            R = roughness_matrix(fm.specs, bounds[:, 0], bounds[:, 1])
+        else:
+            R = np.zeros((p, p))
+        Q = penalty_matrix(
+            jnp.float32(self.alpha),
+            jnp.float32(self.roughness),
+            jnp.asarray(R, jnp.float32),
+            jnp.asarray(std, jnp.float32),
+        )
+
+        key = _key_from_random_state(self.random_state)
+        key, k_init, k_ais = jax.random.split(key, 3)
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        if warm and (
+            self._fm != fm or self.chains_.shape[0] != self.n_chains
+        ):
+            raise ValueError(
+                "warm_start=True needs the same features, number of variables and "
+                "n_chains as the previous fit; refit with warm_start=False."
+            )
+        if warm:
+            phi0 = jnp.asarray(self.coef_ * std, jnp.float32)
+            pos0 = jnp.clip(
+                (jnp.asarray(self.chains_, jnp.float32) - low) / (high - low), 0.0, 1.0
+            )
+            step0 = self.step_size_
+        else:
+            phi0 = jnp.zeros(p, jnp.float32)
+            pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
+            step0 = (
+                INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
+            )
+        chains = train.init_chains(fm, phi0 / jnp.asarray(std, jnp.float32), box, pos0)
+        state = train.init_state(key, fm, phi0, chains, jnp.float32(step0))
+        config = train.TrainConfig(n_leapfrog=int(self.n_leapfrog))
+        hyper = train.Hyper(
+            nu=jnp.asarray(nu, jnp.float32),
+            mean=jnp.asarray(mean, jnp.float32),
+            std=jnp.asarray(std, jnp.float32),
+            low=low,
+            high=high,
+            Q=Q,
+            learning_rate=jnp.float32(self.learning_rate),
+            damping=jnp.float32(1e-3),
+            max_norm=jnp.float32(0.5),
+            ema=jnp.float32(0.1),
+            target_accept=jnp.float32(0.8),
+            adapt=jnp.asarray(self.step_size == "auto"),
+            learn=jnp.asarray(True),
+            average=jnp.asarray(True),
+            max_iter=jnp.int32(self.max_iter),
+        )
+        state, history, converged, error = self._run(state, hyper, fm, config)
+        n_avg = float(state.n_avg)
+        phi = state.phi_sum / n_avg if n_avg > 0 else state.phi
+        coef = np.asarray(phi, dtype=np.float64) / std
+        info = _log_partition(
+            k_ais,
+            jnp.asarray(coef, jnp.float32),
+            low,
+            high,
+            state.step_size,
+            fm,
+            AIS_PARTICLES,
+            AIS_TEMPERATURES,
+            int(self.n_leapfrog),
+        )
+        log_z, log_z_std = float(info.log_z), float(info.log_z_std)
+        if not (np.all(np.isfinite(coef)) and np.isfinite(log_z)):
+            raise RuntimeError(
+                "The fit diverged: non-finite parameters or log-partition after "
+                f"{int(state.iteration)} iterations. Try a smaller learning_rate, "
+                "alpha > 0, or check that the targets are not at a bound."
+            )
+
+        self._fm = fm
+        self.bounds_ = bounds
+        self.moments_ = np.asarray(mu, dtype=np.float64)
+        self.coef_ = coef
+        self.n_iter_ = int(state.iteration)
+        self.converged_ = bool(converged)
+        self.moment_error_ = float(error)
+        self.step_size_ = float(state.step_size)
+        self.chains_ = np.asarray(
+            low + state.chains.position * (high - low), dtype=np.float64
+        )
+        self.log_partition_ = log_z
+        self.log_partition_std_ = log_z_std
+        self.history_ = history
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__} did not meet tol={self.tol} in "
+                f"max_iter={self.max_iter} iterations (standardised moment error "
+                f"{error:.3g} beyond two Monte Carlo standard errors). Increase "
+                "max_iter or n_chains, or raise tol.",
+                ConvergenceWarning,
+            )
+
+    def _run(self, state, hyper, fm, config):
+        """Host loop over chunks: learn until the convergence rule holds, then average.
+
+        Convergence rule: on the latest chunk, ``max_k (|e_k| - 2 SE_k) < tol``,
+        with ``e_k`` the chunk mean of the standardised residual
+        ``(E_chains[f_k] - mu_k) / s_k`` and ``SE_k`` its batch-means standard
+        error, i.e. the error is indistinguishable from one below ``tol``.
+        """
+        pieces = {"moment_error": [], "acceptance": [], "step_size": []}
+        converged = False
+        averaged = 0
+        error = np.inf
+        bar = None
+        if self.verbose > 0:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.max_iter, desc=type(self).__name__)
+        done = int(state.iteration)
+        limit = done + self.max_iter
+        hyper = hyper._replace(max_iter=jnp.int32(limit))
+        while done < limit:
+            if not converged:
+                state = state._replace(
+                    phi_sum=jnp.zeros_like(state.phi_sum),
+                    n_avg=jnp.zeros_like(state.n_avg),
+                )
+            state, info = train.run_chunk(state, hyper, fm, config)
+            new_done = int(state.iteration)
+            k = new_done - done
+            done = new_done
+            pieces["moment_error"].append(np.asarray(info.moment_error)[:k])
+            pieces["acceptance"].append(np.asarray(info.acceptance)[:k])
+            pieces["step_size"].append(np.asarray(info.step_size)[:k])
+            if not bool(info.finite):
+                res = np.asarray(info.residual)
+                worst = int(np.nanargmax(np.abs(np.nan_to_num(res, nan=np.inf))))
+                raise RuntimeError(
+                    f"The fit diverged at iteration {done}: non-finite parameters "
+                    f"or chains (largest residual on feature {worst} "
+                    f"'{fm.names[worst]}'). Try a smaller learning_rate or alpha > 0."
+                )
+            stat = float(
+                np.max(np.abs(np.asarray(info.residual)) - 2 * np.asarray(info.residual_se))
+            )
+            error = float(np.max(np.abs(np.asarray(info.residual))))
+            if bar is not None:
+                bar.update(k)
+                bar.set_postfix(moment_error=f"{error:.2g}")
+            if converged:
+                averaged += k
+                if averaged >= N_AVERAGE:
+                    break
+            elif stat < self.tol:
+                converged = True
+                hyper = hyper._replace(adapt=jnp.asarray(False))
+        if bar is not None:
+            bar.close()
+        history = {name: np.concatenate(v) for name, v in pieces.items()}
+        return state, history, converged, error
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "log_partition_")
+
+    # ------------------------------------------------------------ inference
+    def _check_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return X
+
+    def _box(self):
+        return (
+            jnp.asarray(self.bounds_[:, 0], jnp.float32),
+            jnp.asarray(self.bounds_[:, 1], jnp.float32),
+        )
+
+    def energy(self, X):
+        """Unnormalised energies ``E(x) = -coef_ · f(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        energy : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        low, high = self._box()
+        E = _energy_batch(
+            jnp.asarray(self.coef_, jnp.float32),
+            jnp.asarray(X, jnp.float32),
+            low,
+            high,
+            self._fm,
+        )
+        return np.asarray(E, dtype=np.float64)
+
+    def score_samples(self, X):
+        """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
+
+        ``log p(x) = -E(x) - log_partition_ - sum(log(hi - lo))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        E = self.energy(X)
+        X = np.asarray(self._check_X(X))
+        log_volume = float(np.sum(np.log(self.bounds_[:, 1] - self.bounds_[:, 0])))
+        out = -E - self.log_partition_ - log_volume
+        inside = np.all((X >= self.bounds_[:, 0]) & (X <= self.bounds_[:, 1]), axis=1)
+        return np.where(inside, out, -np.inf)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        del y
+        return float(np.mean(self.score_samples(X)))
+
+    def transform(self, X):
+        """Feature values ``f(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples, n_features_out)
+        """
+        X = self._check_X(X)
+        low, high = self._box()
+        F = _values_batch(jnp.asarray(X, jnp.float32), low, high, self._fm)
+        return np.asarray(F, dtype=np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features, in the order of ``transform``'s columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored unless it disagrees with ``feature_names_in_``.
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            expected = getattr(
+                self,
+                "feature_names_in_",
+                np.array([f"x{i}" for i in range(self.n_features_in_)], dtype=object),
+            )
+            if len(input_features) != self.n_features_in_ or np.any(
+                input_features != expected
+            ):
+                raise ValueError(
+                    "input_features is not equal to feature_names_in_: "
+                    f"{list(input_features)} != {list(expected)}"
+                )
+        return np.asarray(self._fm.names, dtype=object)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples from the fitted model by continuing copies of the chains.
+
+        The estimator is not changed.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : None, int or RandomState, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        key = _key_from_random_state(random_state)
+        low, high = self._box()
+        coef = jnp.asarray(self.coef_, jnp.float32)
+        pos = jnp.clip(
+            (jnp.asarray(self.chains_, jnp.float32) - low) / (high - low), 0.0, 1.0
+        )
+        chains = train.init_chains(self._fm, coef, Box(low, high), pos)
+        C = pos.shape[0]
+        rounds = 2 ** math.ceil(math.log2(max(1, -(-n_samples // C))))
+        _, positions = train.advance(
+            key,
+            chains,
+            coef,
+            low,
+            high,
+            jnp.float32(self.step_size_),
+            self._fm,
+            int(self.n_leapfrog),
+            SAMPLE_BURN_IN + SAMPLE_THIN * rounds,
+        )
+        kept = positions[SAMPLE_BURN_IN + SAMPLE_THIN - 1 :: SAMPLE_THIN]
+        U = np.asarray(kept, dtype=np.float64).reshape(-1, pos.shape[1])[:n_samples]
+        return self.bounds_[:, 0] + U * (self.bounds_[:, 1] - self.bounds_[:, 0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

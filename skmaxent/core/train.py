@@ -1,0 +1,257 @@
+"""The training loop: persistent chains and dual ascent, in jitted chunks.
+
+One iteration advances every persistent chain by one reflective HMC transition
+at the current parameters, averages the standardised features over the chains,
+and takes one damped natural-gradient step on the dual. ``run_chunk`` runs a
+fixed number of iterations inside one ``lax.scan``; the host sees the state only
+between chunks (progress bar, convergence, divergence).
+
+The function is jitted at module level with the feature map and the
+:class:`TrainConfig` static, and everything else traced: fits with equal
+shapes and configuration reuse the compiled code, whatever their targets,
+bounds, learning rate or phase.
+"""
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from skmaxent.core import adaptation, hmc
+from skmaxent.core.objectives import (
+    dual_direction,
+    feature_covariance,
+    natural_step,
+)
+from skmaxent.core.types import Array, Box, PRNGKey
+
+
+class TrainConfig(NamedTuple):
+    """Static configuration: changing it recompiles.
+
+    ``chunk_size`` iterations run per call; the convergence check splits a
+    chunk into ``n_batches`` batch means to estimate the Monte Carlo error.
+    """
+
+    n_leapfrog: int = 5
+    chunk_size: int = 50
+    n_batches: int = 5
+
+
+class Hyper(NamedTuple):
+    """Traced per-fit quantities (no recompilation when they change).
+
+    nu, mean, std : (p,) standardised targets, and the uniform mean / std of
+        the features that define the standardisation.
+    low, high : (n,) the box in user units.
+    Q : (p, p) penalty Hessian in standardised coordinates.
+    learning_rate, damping, max_norm, ema : natural-gradient step settings.
+    target_accept : dual-averaging target acceptance.
+    adapt, learn, average : phase flags (booleans).
+    max_iter : iterations beyond it are no-ops.
+    """
+
+    nu: Array
+    mean: Array
+    std: Array
+    low: Array
+    high: Array
+    Q: Array
+    learning_rate: Array
+    damping: Array
+    max_norm: Array
+    ema: Array
+    target_accept: Array
+    adapt: Array
+    learn: Array
+    average: Array
+    max_iter: Array
+
+
+class FitState(NamedTuple):
+    """State carried across iterations and chunks.
+
+    phi : (p,) standardised natural parameters (``coef = phi / std``).
+    phi_sum, n_avg : running sum and count of the Polyak–Ruppert average.
+    fisher : (p, p) exponential moving average of ``Cov[g]`` over chains,
+        the natural-gradient preconditioner.
+    chains : batched :class:`hmc.HMCState` on the unit box, (C, n) positions.
+    da : dual-averaging state of the step size; step_size the one in use.
+    key : PRNG key; iteration : iterations done so far.
+    """
+
+    phi: Array
+    phi_sum: Array
+    n_avg: Array
+    fisher: Array
+    chains: Any
+    da: Any
+    step_size: Array
+    key: PRNGKey
+    iteration: Array
+
+
+class ChunkInfo(NamedTuple):
+    """What the host needs after a chunk.
+
+    residual : (p,) mean over the chunk of ``E_chains[g] - nu``.
+    residual_se : (p,) its batch-means standard error.
+    moment_error : (K,) per iteration ``max_k |E_chains[g_k] - nu_k|``.
+    acceptance, step_size : (K,) per iteration.
+    finite : whether parameters and chains stayed finite.
+    """
+
+    residual: Array
+    residual_se: Array
+    moment_error: Array
+    acceptance: Array
+    step_size: Array
+    finite: Array
+
+
+def unit_energy(fm, coef: Array, box: Box):
+    """``energy_and_grad(u)`` of ``E = -coef·f(x)`` for one point ``u`` of the unit box.
+
+    Uses the feature map's analytic x-gradient (matrix form for products) and
+    the chain rule ``dE/du = dE/dx * (high - low)``.
+    """
+    width = box.high - box.low
+
+    def energy_and_grad(u):
+        x = box.low + u * width
+        e = fm.energy(coef, x, box.low, box.high)
+        g = fm.energy_grad(coef, x, box.low, box.high)
+        return e, g * width
+
+    return energy_and_grad
+
+
+def init_chains(fm, coef: Array, box: Box, positions: Array):
+    """Batched HMC states for chain ``positions`` (C, n) on the unit box."""
+    return jax.vmap(lambda u: hmc.init(u, unit_energy(fm, coef, box)))(positions)
+
+
+def init_state(
+    key: PRNGKey, fm, phi: Array, chains, step_size: Array
+) -> FitState:
+    """Initial :class:`FitState`; the Fisher EMA starts at zero and fills in."""
+    p = phi.shape[0]
+    return FitState(
+        phi=phi,
+        phi_sum=jnp.zeros_like(phi),
+        n_avg=jnp.zeros((), dtype=phi.dtype),
+        fisher=jnp.zeros((p, p), dtype=phi.dtype),
+        chains=chains,
+        da=adaptation.init(step_size),
+        step_size=jnp.asarray(step_size, dtype=phi.dtype),
+        key=key,
+        iteration=jnp.zeros((), dtype=jnp.int32),
+    )
+
+
+def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
+    """One iteration: advance chains, measure moments, natural-gradient step."""
+    box = Box(hyper.low, hyper.high)
+    key, k_step = jax.random.split(state.key)
+    coef = state.phi / hyper.std
+    energy_and_grad = unit_energy(fm, coef, box)
+    C = state.chains.position.shape[0]
+    keys = jax.random.split(k_step, C)
+    chains, info = jax.vmap(
+        lambda k, s: hmc.step(k, s, energy_and_grad, state.step_size, config.n_leapfrog)
+    )(keys, state.chains)
+    acceptance = jnp.mean(info.acceptance_rate)
+
+    x = box.low + chains.position * (box.high - box.low)
+    G = (fm.values_batch(x, box.low, box.high) - hyper.mean) / hyper.std
+    gbar = jnp.mean(G, axis=0)
+    residual = gbar - hyper.nu
+
+    cov = feature_covariance(G)
+    first = state.iteration == 0
+    fisher = jnp.where(first, cov, (1 - hyper.ema) * state.fisher + hyper.ema * cov)
+    direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
+    step = natural_step(direction, fisher, hyper.Q, hyper.damping, hyper.max_norm)
+
+    active = state.iteration < hyper.max_iter
+    learn = hyper.learn & active
+    phi = jnp.where(learn, state.phi + hyper.learning_rate * step, state.phi)
+    average = hyper.average & active
+    phi_sum = jnp.where(average, state.phi_sum + phi, state.phi_sum)
+    n_avg = jnp.where(average, state.n_avg + 1, state.n_avg)
+
+    da = adaptation.update(state.da, acceptance, hyper.target_accept)
+    adapt = hyper.adapt & active
+    da = jax.tree.map(lambda new, old: jnp.where(adapt, new, old), da, state.da)
+    step_size = jnp.where(adapt, adaptation.current(da), state.step_size)
+
+    chains = jax.tree.map(
+        lambda new, old: jnp.where(active, new, old), chains, state.chains
+    )
+    new = FitState(
+        phi=phi,
+        phi_sum=phi_sum,
+        n_avg=n_avg,
+        fisher=fisher,
+        chains=chains,
+        da=da,
+        step_size=step_size,
+        key=key,
+        iteration=state.iteration + active.astype(jnp.int32),
+    )
+    out = (residual, jnp.max(jnp.abs(residual)), acceptance, state.step_size)
+    return new, out
+
+
+@partial(jax.jit, static_argnames=("fm", "config"))
+def run_chunk(
+    state: FitState, hyper: Hyper, fm, config: TrainConfig
+) -> tuple[FitState, ChunkInfo]:
+    """Run ``config.chunk_size`` iterations in one ``lax.scan``.
+
+    Returns the new state and a :class:`ChunkInfo` with the chunk's mean
+    standardised residual and its batch-means standard error, which is what
+    the convergence rule needs.
+    """
+    state, (res, err, acc, eps) = jax.lax.scan(
+        partial(_iteration, fm, config, hyper), state, None, length=config.chunk_size
+    )
+    B = config.n_batches
+    batch = res.reshape(B, -1, res.shape[-1]).mean(axis=1)
+    se = jnp.std(batch, axis=0, ddof=1) / jnp.sqrt(B)
+    finite = jnp.all(jnp.isfinite(state.phi)) & jnp.all(
+        jnp.isfinite(state.chains.position)
+    )
+    return state, ChunkInfo(res.mean(axis=0), se, err, acc, eps, finite)
+
+
+@partial(jax.jit, static_argnames=("fm", "n_leapfrog", "n_steps"))
+def advance(
+    key: PRNGKey,
+    chains,
+    coef: Array,
+    low: Array,
+    high: Array,
+    step_size: Array,
+    fm,
+    n_leapfrog: int,
+    n_steps: int,
+):
+    """Advance batched chains ``n_steps`` HMC transitions at fixed ``coef``.
+
+    Returns the chains after every step, positions stacked as
+    ``(n_steps, C, n)`` on the unit box, and the final chains.
+    """
+    energy_and_grad = unit_energy(fm, coef, Box(low, high))
+    C = chains.position.shape[0]
+
+    def body(chains, k):
+        keys = jax.random.split(k, C)
+        chains, _ = jax.vmap(
+            lambda kk, s: hmc.step(kk, s, energy_and_grad, step_size, n_leapfrog)
+        )(keys, chains)
+        return chains, chains.position
+
+    chains, positions = jax.lax.scan(body, chains, jax.random.split(key, n_steps))
+    return chains, positions
