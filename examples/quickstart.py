@@ -40,7 +40,7 @@ def elicitation():
         Moment(0, 2),
         Moment(1, 2),
         Product(0, 1),
-        Indicator(2, 0.5, 1.0 + 1e-9),
+        Indicator(2, 0.5, 1.0),
     ]
     moments = [
         mean_cost,
