@@ -1,5 +1,26 @@
-"""skmaxent: maximum-entropy and energy-based density models, scikit-learn style."""
+"""skmaxent: maximum-entropy and energy-based density models, scikit-learn style.
+
+The estimators are imported lazily (PEP 562), so that ``import skmaxent.core``
+loads the pure-JAX core without scikit-learn.
+"""
+
+import importlib
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+_ESTIMATORS = {
+    "MaxEntDual": "skmaxent._maxent",
+    "ScoreMatchingGaussian": "skmaxent._gaussian",
+}
+
+__all__ = [*_ESTIMATORS, "__version__"]
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    raise AttributeError(f"module 'skmaxent' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

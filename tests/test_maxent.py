@@ -1,0 +1,254 @@
+"""MaxEntDual against exact answers computed independently (closed forms, quadrature).
+
+Tolerances. A fitted ``coef`` differs from the exact one by the Monte Carlo
+error of the chains' moment estimates mapped through the inverse Fisher
+matrix, ``d coef = F^-1 d mu``. The final ``coef_`` averages 200 iterates of
+512 chains; with an integrated autocorrelation of at most ~10 iterations the
+effective sample size is at least ``ESS = 512 * 200 / 10 ≈ 10,000``, so the
+standard error of ``coef_k`` is about ``sqrt((F^-1)_kk / ESS)``. Tests compare
+at 4 such standard errors (or the contract's absolute bound when that is
+tighter and still several standard errors wide).
+"""
+
+import pickle
+
+import jax
+import numpy as np
+import pytest
+from scipy import integrate, optimize
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skmaxent import MaxEntDual
+from skmaxent.features import Indicator, Moment, Product
+
+ESS = 512 * 200 / 10
+
+
+def exp_mean(theta):
+    """Mean of p(x) ∝ exp(theta x) on [0, 1], in closed form."""
+    return 1.0 / (-np.expm1(-theta)) - 1.0 / theta
+
+
+def gauss_legendre_grid(lo, hi, n=200):
+    t, w = np.polynomial.legendre.leggauss(n)
+    x = 0.5 * (hi - lo) * t + 0.5 * (hi + lo)
+    return x, 0.5 * (hi - lo) * w
+
+
+@pytest.fixture(scope="module")
+def one_d():
+    theta = optimize.brentq(lambda t: exp_mean(t) - 0.3, -50, -1e-6)
+    model = MaxEntDual("linear", bounds=[[0, 1]], random_state=0).fit(moments=[0.3])
+    return theta, model
+
+
+def test_1d_mean_recovers_exact_theta(one_d):
+    theta, model = one_d
+    # Var_theta[x] from the closed form: d mean / d theta.
+    var = (exp_mean(theta + 1e-4) - exp_mean(theta - 1e-4)) / 2e-4
+    se = np.sqrt(1 / var / ESS)
+    assert model.converged_
+    assert abs(model.coef_[0] - theta) < min(0.05, 4 * se + 0.01)
+
+
+def test_1d_score_samples_equal_exact_log_density(one_d):
+    theta, model = one_d
+    grid = np.linspace(0, 1, 51)[:, None]
+    log_z = np.log(np.expm1(theta) / theta)
+    exact = theta * grid[:, 0] - log_z
+    assert np.max(np.abs(model.score_samples(grid) - exact)) < 0.03
+
+
+def test_1d_two_features_against_quadrature():
+    theta = np.array([2.0, -4.0])
+    x, w = gauss_legendre_grid(0.0, 1.0)
+    F = np.c_[x, x**2]
+    p = np.exp(F @ theta)
+    p /= p @ w
+    mu = (F * (p * w)[:, None]).sum(0)
+    fisher = (F - mu).T @ ((F - mu) * (p * w)[:, None])
+    se = np.sqrt(np.diag(np.linalg.inv(fisher)) / ESS)
+    model = MaxEntDual([Moment(0), Moment(0, 2)], bounds=[[0, 1]], random_state=1)
+    model.fit(moments=mu)
+    np.testing.assert_array_less(np.abs(model.coef_ - theta), 4 * se)
+
+
+def test_non_unit_box_normalised_and_log_partition():
+    lo, hi = -2.0, 5.0
+    theta = np.array([0.3, -0.1])
+    x, w = gauss_legendre_grid(lo, hi)
+    F = np.c_[x, x**2]
+    dens = np.exp(F @ theta)
+    log_z_unit = np.log((dens @ w) / (hi - lo))  # log ∫_[0,1] exp(-E(x(u))) du
+    mu = (F * (dens * w)[:, None]).sum(0) / (dens @ w)
+    model = MaxEntDual([Moment(0), Moment(0, 2)], bounds=[[lo, hi]], random_state=2)
+    model.fit(moments=mu)
+    # The model's density integrates to exp(log Z(coef_) - log_partition_): the
+    # AIS error. Exact log Z(coef_) by quadrature:
+    exact_model_log_z = np.log((np.exp(F @ model.coef_) @ w) / (hi - lo))
+    err = abs(model.log_partition_ - exact_model_log_z)
+    # 3 standard errors plus 0.01 nats for the small negative bias of AIS
+    # (Jensen: E[log Zhat] <= log Z) with 200 temperatures.
+    assert err < 3 * model.log_partition_std_ + 0.01
+    total = np.exp(model.score_samples(x[:, None])) @ w
+    assert abs(np.log(total)) < 3 * model.log_partition_std_ + 0.01
+    assert abs(exact_model_log_z - log_z_unit) < 0.1
+    assert model.score_samples([[hi + 0.1]])[0] == -np.inf
+
+
+def quadratic_2d_exact(theta):
+    x, w = gauss_legendre_grid(0.0, 1.0, 80)
+    X1, X2 = np.meshgrid(x, x, indexing="ij")
+    W = np.outer(w, w).ravel()
+    P = np.c_[X1.ravel(), X2.ravel()]
+    F = np.c_[P[:, 0], P[:, 1], P[:, 0] ** 2, P[:, 1] ** 2, P[:, 0] * P[:, 1]]
+    dens = np.exp(F @ theta) * W
+    Z = dens.sum()
+    mu = F.T @ dens / Z
+    fisher = (F - mu).T @ ((F - mu) * (dens / Z)[:, None])
+    return mu, np.log(Z), fisher
+
+
+@pytest.fixture(scope="module")
+def two_d():
+    theta = np.array([1.0, -0.5, -2.0, -1.0, 2.5])
+    mu, log_z, fisher = quadratic_2d_exact(theta)
+    model = MaxEntDual(bounds=[[0, 1], [0, 1]], random_state=3).fit(moments=mu)
+    return theta, log_z, fisher, model
+
+
+def test_2d_quadratic_recovers_theta(two_d):
+    theta, _, fisher, model = two_d
+    assert model.converged_
+    rel = np.linalg.norm(model.coef_ - theta) / np.linalg.norm(theta)
+    assert rel < 0.1
+
+
+def test_2d_held_out_log_likelihood(two_d):
+    theta, log_z, _, model = two_d
+    # Exact samples by rejection from the uniform proposal (density bounded by
+    # exp(max energy) on a fine grid, times a safety factor).
+    rng = np.random.default_rng(0)
+    U = rng.uniform(size=(200_000, 2))
+    F = np.c_[U, U**2, U[:, 0] * U[:, 1]]
+    logp = F @ theta
+    keep = np.log(rng.uniform(size=len(U))) < logp - (logp.max() + 0.1)
+    X = U[keep][:5000]
+    exact = np.mean(F[keep][:5000] @ theta) - log_z
+    assert abs(model.score(X) - exact) < 0.02
+
+
+def test_infeasible_targets_raise_before_any_jax_call(monkeypatch):
+    calls = []
+    monkeypatch.setattr(jax, "jit", lambda *a, **k: calls.append(a))
+    bad = [
+        ([Moment(0)], [[0, 1]], [1.5]),
+        ([Indicator(0, 0.2, 0.4)], [[0, 1]], [1.2]),
+        ([Moment(0), Moment(0, 2)], [[0, 1]], [0.5, 0.1]),
+        ([Moment(0), Moment(1), Product(0, 1)], [[0, 1], [0, 1]], [0.5, 0.5, 1.5]),
+    ]
+    for features, bounds, moments in bad:
+        with pytest.raises(ValueError, match="moments|x0"):
+            MaxEntDual(features, bounds=bounds).fit(moments=moments)
+    with pytest.raises(ValueError, match="bounds"):
+        MaxEntDual("linear").fit(moments=[0.5])
+    with pytest.raises(ValueError, match="moments"):
+        MaxEntDual("linear", bounds=[[0, 1]]).fit(moments=[0.5, 0.2])
+    assert calls == []
+
+
+def test_exactly_one_of_X_and_moments():
+    with pytest.raises(ValueError, match="exactly one"):
+        MaxEntDual("linear", bounds=[[0, 1]]).fit([[0.5]], moments=[0.5])
+    with pytest.raises(ValueError, match="exactly one"):
+        MaxEntDual("linear", bounds=[[0, 1]]).fit()
+
+
+def test_X_outside_bounds_raises():
+    with pytest.raises(ValueError, match="outside bounds"):
+        MaxEntDual("linear", bounds=[[0, 1]]).fit([[0.5], [1.5]])
+
+
+def test_moments_by_name_same_as_array():
+    kw = dict(bounds=[[0, 1], [0, 2]], n_chains=64, max_iter=50, random_state=0)
+    a = MaxEntDual("linear", **kw).fit(moments=[0.4, 1.2])
+    b = MaxEntDual("linear", **kw).fit(moments={"x1": 1.2, "x0": 0.4})
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2)) @ np.array([[1.0, 0.5], [0.0, 1.0]])
+    return np.clip(X, -3.5, 3.5)
+
+
+FAST = dict(n_chains=64, max_iter=100, bounds=[[-4, 4], [-4, 4]])
+
+
+def test_same_random_state_same_model_and_pickle(data):
+    a = MaxEntDual(random_state=0, **FAST).fit(data)
+    b = MaxEntDual(random_state=0, **FAST).fit(data)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(a.score_samples(data), c.score_samples(data))
+    np.testing.assert_array_equal(
+        a.sample(10, random_state=0), c.sample(10, random_state=0)
+    )
+    d = clone(a)
+    assert d.get_params() == a.get_params() and not hasattr(d, "coef_")
+
+
+def test_sample_does_not_change_estimator(data):
+    model = MaxEntDual(random_state=0, **FAST).fit(data)
+    chains = model.chains_.copy()
+    s1 = model.sample(100, random_state=5)
+    s2 = model.sample(100, random_state=5)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(chains, model.chains_)
+    assert s1.shape == (100, 2)
+    assert np.all((s1 >= -4) & (s1 <= 4))
+
+
+def test_pipeline_and_grid_search(data):
+    pipe = make_pipeline(
+        MinMaxScaler(), MaxEntDual(bounds=[[-0.1, 1.1]] * 2, n_chains=64, max_iter=100)
+    )
+    pipe.fit(data)
+    assert np.isfinite(pipe.score(data))
+    search = GridSearchCV(
+        MaxEntDual(random_state=0, **FAST), {"alpha": [0.0, 10.0]}, cv=2
+    )
+    search.fit(data)
+    assert search.best_params_["alpha"] in (0.0, 10.0)
+
+
+def test_dataframe_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(data, columns=["cost", "time"])
+    model = MaxEntDual(random_state=0, **FAST).fit(df)
+    assert list(model.feature_names_in_) == ["cost", "time"]
+    assert list(model.get_feature_names_out()) == [
+        "cost", "time", "cost^2", "time^2", "cost*time"
+    ]
+    assert model.transform(df).shape == (300, 5)
+
+
+def test_warm_start_continues(data):
+    model = MaxEntDual(random_state=0, warm_start=True, **FAST).fit(data)
+    cold_first = model.history_["moment_error"][0]
+    model.fit(data)
+    # The second fit starts at the fitted coef_ and chains: its first moment
+    # error is far below the first one of a fit started from the uniform.
+    assert model.history_["moment_error"][0] < 0.5 * cold_first
+
+
+def test_history_and_attributes(data):
+    model = MaxEntDual(random_state=0, **FAST).fit(data)
+    for name in ("moment_error", "acceptance", "step_size"):
+        assert model.history_[name].shape == (model.n_iter_,)
+    assert model.chains_.shape == (64, 2)
+    assert model.energy(data).shape == (300,)
