@@ -91,3 +91,54 @@ def solve(Gamma: Array, g: Array, ridge: float = 1e-6) -> tuple[Array, Array]:
     lam = ridge * jnp.trace(Gamma) / p
     coef = jnp.linalg.solve(Gamma + lam * jnp.eye(p, dtype=Gamma.dtype), g)
     return coef, lam
+
+
+def _quadratic_index(n: int):
+    """Coefficient index and scale of ``θ_j = T_j coef`` for the quadratic preset.
+
+    With features ``(x_i, x_i², x_i x_k for i < k)`` in that order,
+    ``∂_j (coef·f) = θ_j · (1, x)`` where ``θ_j[0] = b_j``, ``θ_j[1 + j] = 2 c_j``
+    and ``θ_j[1 + k] = w_jk``. Returns integer ``idx`` (n, n + 1) into ``coef``
+    and ``scale`` (n, n + 1) so that ``θ_j = scale_j * coef[idx_j]``.
+    """
+    import numpy as np
+
+    pair = np.zeros((n, n), dtype=np.int64)
+    iu, ju = np.triu_indices(n, k=1)
+    pair[iu, ju] = 2 * n + np.arange(iu.size)
+    pair = pair + pair.T
+    idx = np.zeros((n, n + 1), dtype=np.int64)
+    idx[:, 0] = np.arange(n)
+    idx[:, 1:] = pair
+    idx[np.arange(n), 1 + np.arange(n)] = n + np.arange(n)
+    scale = np.ones((n, n + 1))
+    scale[np.arange(n), 1 + np.arange(n)] = 2.0
+    return idx, scale
+
+
+@partial(jax.jit, static_argnames=("n",))
+def quadratic_system(
+    X: Array, weights: Array, low: Array, high: Array, n: int
+) -> tuple[Array, Array]:
+    """``(Γ, g)`` for the ``"quadratic"`` preset from ``n`` blocks, O(N n³).
+
+    ``∂_j (coef·f)`` is linear in ``x̃ = (1, x)``, so the loss is
+    ``sum_j 1/2 θ_j·M_j·θ_j + θ_j·v_j`` with ``M_j = mean_i h_ij x̃_i x̃_iᵀ`` and
+    ``v_j = mean_i ∂_j h_ij x̃_i + mean_i h_ij e_(1+j)``; Γ and g are these
+    blocks scattered into feature coordinates, never an (N, n, p) Jacobian.
+    """
+    idx, scale = _quadratic_index(n)
+    h = (X - low) * (high - X)
+    dh = (low + high) - 2.0 * X
+    Xt = jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
+    M = jnp.einsum("i,ij,ia,ib->jab", weights, h, Xt, Xt)
+    v = jnp.einsum("i,ij,ia->ja", weights, dh, Xt)
+    v = v.at[jnp.arange(n), 1 + jnp.arange(n)].add(weights @ h)
+    scale = jnp.asarray(scale, X.dtype)
+    p = n + n + n * (n - 1) // 2
+    blocks = M * scale[:, :, None] * scale[:, None, :]
+    rows = jnp.broadcast_to(idx[:, :, None], blocks.shape)
+    cols = jnp.broadcast_to(idx[:, None, :], blocks.shape)
+    Gamma = jnp.zeros((p, p), X.dtype).at[rows, cols].add(blocks)
+    g = -jnp.zeros((p,), X.dtype).at[idx].add(scale * v)
+    return Gamma, g
