@@ -19,6 +19,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from skmaxent.core.types import Array
 
@@ -101,8 +102,6 @@ def _quadratic_index(n: int):
     and ``θ_j[1 + k] = w_jk``. Returns integer ``idx`` (n, n + 1) into ``coef``
     and ``scale`` (n, n + 1) so that ``θ_j = scale_j * coef[idx_j]``.
     """
-    import numpy as np
-
     pair = np.zeros((n, n), dtype=np.int64)
     iu, ju = np.triu_indices(n, k=1)
     pair[iu, ju] = 2 * n + np.arange(iu.size)
