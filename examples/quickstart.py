@@ -61,8 +61,15 @@ def elicitation():
 
     print("(a) elicitation: 3 variables, 7 targets, fit in %.1f s" % fit_time)
     print(f"    converged_={model.converged_}, n_iter_={model.n_iter_}")
-    out = ["cost", "duration", "share", "cost^2", "duration^2", "cost*duration",
-           "P(share>=0.5)"]
+    out = [
+        "cost",
+        "duration",
+        "share",
+        "cost^2",
+        "duration^2",
+        "cost*duration",
+        "P(share>=0.5)",
+    ]
     print(f"    {'target':<16}{'asked':>12}{'achieved':>12}{'MC s.e.':>10}")
     for name, want, got, se in zip(out, moments, achieved, spread):
         print(f"    {name:<16}{want:12.4g}{got:12.4g}{se:10.2g}")
@@ -91,8 +98,10 @@ def density_from_data():
     print("(b) density of 3 wine columns (standardised), 124 train / 54 test rows")
     print(f"    {'model':<38}{'held-out mean log-lik':>22}")
     print(f"    {'MaxEntDual(quadratic)':<38}{maxent.score(X_test):22.3f}")
-    print(f"    {'  log Z +- s.e.':<38}"
-          f"{maxent.log_partition_:15.3f} +- {maxent.log_partition_std_:.3f}")
+    print(
+        f"    {'  log Z +- s.e.':<38}"
+        f"{maxent.log_partition_:15.3f} +- {maxent.log_partition_std_:.3f}"
+    )
     label = f"GaussianMixture(n={gmm.best_params_['n_components']})"
     print(f"    {label:<38}{gmm.score(X_test):22.3f}")
     label = f"KernelDensity(bw={kde.best_params_['bandwidth']:.2f})"

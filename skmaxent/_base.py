@@ -18,9 +18,18 @@ from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin, _fit_con
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
-from skmaxent._validation import check_bounds, check_feasible, check_moments, infer_bounds
+from skmaxent._validation import (
+    check_bounds,
+    check_feasible,
+    check_moments,
+    infer_bounds,
+)
 from skmaxent.core import ais, train
 from skmaxent.core.objectives import penalty_matrix
 from skmaxent.core.roughness import roughness_matrix
@@ -37,6 +46,8 @@ INITIAL_STEP_SIZE = 0.2
 #: HMC transitions discarded before ``sample`` collects draws, and kept between.
 SAMPLE_BURN_IN = 20
 SAMPLE_THIN = 2
+#: Rows per compiled block in transform / score_samples.
+ROW_BLOCK = 1024
 
 
 def _key_from_random_state(random_state) -> jax.Array:
@@ -46,20 +57,14 @@ def _key_from_random_state(random_state) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames=("fm",))
-def _energy_batch(coef, X, low, high, fm):
-    return jax.vmap(lambda x: fm.energy(coef, x, low, high))(X)
-
-
-@partial(jax.jit, static_argnames=("fm",))
 def _values_batch(X, low, high, fm):
     return fm.values_batch(X, low, high)
 
 
-@partial(
-    jax.jit, static_argnames=("fm", "n_particles", "n_temperatures", "n_leapfrog")
-)
-def _log_partition(key, coef, low, high, step_size, fm, n_particles, n_temperatures,
-                   n_leapfrog):
+@partial(jax.jit, static_argnames=("fm", "n_particles", "n_temperatures", "n_leapfrog"))
+def _log_partition(
+    key, coef, low, high, step_size, fm, n_particles, n_temperatures, n_leapfrog
+):
     energy_and_grad = train.unit_energy(fm, coef, Box(low, high))
     return ais.log_partition(
         key,
@@ -70,6 +75,27 @@ def _log_partition(key, coef, low, high, step_size, fm, n_particles, n_temperatu
         step_size=step_size,
         n_leapfrog=n_leapfrog,
     )
+
+
+def _feature_values(fm, X, bounds):
+    """``f(X)`` as float64, computed in fixed-size row blocks.
+
+    Rows are padded to blocks of ``ROW_BLOCK`` so that one compiled function
+    serves inputs of any length, and each row's features are computed
+    elementwise, so results do not depend on the batch a row comes in.
+    """
+    low = jnp.asarray(bounds[:, 0], jnp.float32)
+    high = jnp.asarray(bounds[:, 1], jnp.float32)
+    n = X.shape[0]
+    out = np.empty((n, fm.n_features_out), dtype=np.float64)
+    for start in range(0, n, ROW_BLOCK):
+        block = np.asarray(X[start : start + ROW_BLOCK], dtype=np.float32)
+        m = block.shape[0]
+        padded = np.zeros((ROW_BLOCK, block.shape[1]), dtype=np.float32)
+        padded[:m] = block
+        F = _values_batch(jnp.asarray(padded), low, high, fm)
+        out[start : start + m] = np.asarray(F, dtype=np.float64)[:m]
+    return out
 
 
 class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
@@ -136,13 +162,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         fm = compile_features(
             specs, n, None if names is None else tuple(str(s) for s in names)
         )
-        low = jnp.asarray(bounds[:, 0], dtype=jnp.float32)
-        high = jnp.asarray(bounds[:, 1], dtype=jnp.float32)
         if X is not None:
-            F = np.asarray(
-                _values_batch(jnp.asarray(X, dtype=jnp.float32), low, high, fm),
-                dtype=np.float64,
-            )
+            F = _feature_values(fm, X, bounds)
             mu = np.average(F, axis=0, weights=sample_weight)
         else:
             mu = check_moments(moments, fm.names)
@@ -202,9 +223,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         key = _key_from_random_state(self.random_state)
         key, k_init, k_ais = jax.random.split(key, 3)
         warm = self.warm_start and self.__sklearn_is_fitted__()
-        if warm and (
-            self._fm != fm or self.chains_.shape[0] != self.n_chains
-        ):
+        if warm and (self._fm != fm or self.chains_.shape[0] != self.n_chains):
             raise ValueError(
                 "warm_start=True needs the same features, number of variables and "
                 "n_chains as the previous fit; refit with warm_start=False."
@@ -285,6 +304,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 f"{error:.3g} beyond two Monte Carlo standard errors). Increase "
                 "max_iter or n_chains, or raise tol.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
 
     def _run(self, state, hyper, fm, config):
@@ -329,7 +349,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                     f"'{fm.names[worst]}'). Try a smaller learning_rate or alpha > 0."
                 )
             stat = float(
-                np.max(np.abs(np.asarray(info.residual)) - 2 * np.asarray(info.residual_se))
+                np.max(
+                    np.abs(np.asarray(info.residual)) - 2 * np.asarray(info.residual_se)
+                )
             )
             error = float(np.max(np.abs(np.asarray(info.residual))))
             if bar is not None:
@@ -362,6 +384,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             jnp.asarray(self.bounds_[:, 1], jnp.float32),
         )
 
+    def _features(self, X):
+        return _feature_values(self._fm, X, self.bounds_)
+
     def energy(self, X):
         """Unnormalised energies ``E(x) = -coef_ · f(x)``.
 
@@ -374,15 +399,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         energy : ndarray of shape (n_samples,)
         """
         X = self._check_X(X)
-        low, high = self._box()
-        E = _energy_batch(
-            jnp.asarray(self.coef_, jnp.float32),
-            jnp.asarray(X, jnp.float32),
-            low,
-            high,
-            self._fm,
-        )
-        return np.asarray(E, dtype=np.float64)
+        return -(self._features(X) @ self.coef_)
 
     def score_samples(self, X):
         """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
@@ -397,10 +414,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         log_density : ndarray of shape (n_samples,)
         """
-        E = self.energy(X)
-        X = np.asarray(self._check_X(X))
+        X = self._check_X(X)
         log_volume = float(np.sum(np.log(self.bounds_[:, 1] - self.bounds_[:, 0])))
-        out = -E - self.log_partition_ - log_volume
+        out = self._features(X) @ self.coef_ - self.log_partition_ - log_volume
         inside = np.all((X >= self.bounds_[:, 0]) & (X <= self.bounds_[:, 1]), axis=1)
         return np.where(inside, out, -np.inf)
 
@@ -431,10 +447,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         F : ndarray of shape (n_samples, n_features_out)
         """
-        X = self._check_X(X)
-        low, high = self._box()
-        F = _values_batch(jnp.asarray(X, jnp.float32), low, high, self._fm)
-        return np.asarray(F, dtype=np.float64)
+        return self._features(self._check_X(X))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the features, in the order of ``transform``'s columns.
@@ -481,7 +494,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+            raise ValueError(
+                f"n_samples must be a positive integer; got {n_samples!r}."
+            )
         key = _key_from_random_state(random_state)
         low, high = self._box()
         coef = jnp.asarray(self.coef_, jnp.float32)

@@ -15,7 +15,7 @@ import pickle
 import jax
 import numpy as np
 import pytest
-from scipy import integrate, optimize
+from scipy import optimize
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -232,7 +232,11 @@ def test_dataframe_feature_names(data):
     model = MaxEntDual(random_state=0, **FAST).fit(df)
     assert list(model.feature_names_in_) == ["cost", "time"]
     assert list(model.get_feature_names_out()) == [
-        "cost", "time", "cost^2", "time^2", "cost*time"
+        "cost",
+        "time",
+        "cost^2",
+        "time^2",
+        "cost*time",
     ]
     assert model.transform(df).shape == (300, 5)
 

@@ -132,9 +132,7 @@ def init_chains(fm, coef: Array, box: Box, positions: Array):
     return jax.vmap(lambda u: hmc.init(u, unit_energy(fm, coef, box)))(positions)
 
 
-def init_state(
-    key: PRNGKey, fm, phi: Array, chains, step_size: Array
-) -> FitState:
+def init_state(key: PRNGKey, fm, phi: Array, chains, step_size: Array) -> FitState:
     """Initial :class:`FitState`; the Fisher EMA starts at zero and fills in."""
     p = phi.shape[0]
     return FitState(

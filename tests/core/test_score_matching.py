@@ -41,8 +41,11 @@ def test_quadratic_system_matches_numpy():
     w /= w.sum()
     G_ref, g_ref = numpy_system(X, w, lo, hi)
     G, g = quadratic_system(
-        jnp.asarray(X, jnp.float32), jnp.asarray(w, jnp.float32),
-        jnp.asarray(lo, jnp.float32), jnp.asarray(hi, jnp.float32), 3,
+        jnp.asarray(X, jnp.float32),
+        jnp.asarray(w, jnp.float32),
+        jnp.asarray(lo, jnp.float32),
+        jnp.asarray(hi, jnp.float32),
+        3,
     )
     scale = np.abs(G_ref).max()
     np.testing.assert_allclose(np.asarray(G), G_ref, atol=1e-5 * scale)
