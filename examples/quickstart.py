@@ -1,4 +1,4 @@
-"""skmaxent quickstart: a distribution from an expert's numbers, and a density from data.
+"""skmaxent quickstart: a distribution from expert numbers, and a density from data.
 
 (a) Elicitation. An expert gives the means of three quantities with physical
 ranges, the spread of two of them, how cost and duration co-vary (a product
@@ -59,7 +59,7 @@ def elicitation():
     achieved = model.transform(scenarios).mean(axis=0)
     spread = model.transform(scenarios).std(axis=0) / np.sqrt(len(scenarios))
 
-    print("(a) elicitation: 3 variables, 7 targets, fit in %.1f s" % fit_time)
+    print(f"(a) elicitation: 3 variables, 7 targets, fit in {fit_time:.1f} s")
     print(f"    converged_={model.converged_}, n_iter_={model.n_iter_}")
     out = [
         "cost",

@@ -12,7 +12,7 @@ from skmaxent.core.types import Array
 
 
 def penalty_matrix(alpha: Array, roughness: Array, R: Array, std: Array) -> Array:
-    """Hessian of the penalties ``alpha/2 |coef|^2 + roughness/2 coef·R·coef`` in ``phi``.
+    """Hessian in ``phi`` of ``alpha/2 |coef|^2 + roughness/2 coef·R·coef``.
 
     With ``coef = phi / s`` the penalty is ``1/2 phi·Q·phi`` with
     ``Q = alpha diag(1/s^2) + roughness R / (s sᵀ)``. Returned dense ``(p, p)``.
