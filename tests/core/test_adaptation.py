@@ -1,0 +1,89 @@
+"""Dual-averaging step-size adaptation."""
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from skmaxent.core import adaptation, hmc
+
+N_DIM, N_CHAINS = 10, 64
+
+
+def gaussian_energy(u):
+    """Independent Gaussians of width 0.1 in the middle of the box (Gaussian-ish)."""
+    d = (u - 0.5) / jnp.linspace(0.05, 0.15, u.shape[0])
+    return 0.5 * jnp.sum(d * d), d / jnp.linspace(0.05, 0.15, u.shape[0])
+
+
+@partial(jax.jit, static_argnames=("n_warmup", "n_samples"))
+def adapt_then_sample(key, target, n_warmup, n_samples):
+    """Warm-up adapting on the mean acceptance over chains, then a frozen run."""
+    k_init, k_warm, k_run = jax.random.split(key, 3)
+    positions = jax.random.uniform(k_init, (N_CHAINS, N_DIM))
+    states = jax.vmap(lambda u: hmc.init(u, gaussian_energy))(positions)
+    batched = jax.vmap(hmc.step, in_axes=(0, 0, None, None, None))
+
+    def warm(carry, k):
+        states, da = carry
+        states, info = batched(
+            jax.random.split(k, N_CHAINS),
+            states,
+            gaussian_energy,
+            adaptation.current(da),
+            5,
+        )
+        da = adaptation.update(da, jnp.mean(info.acceptance_rate), target)
+        return (states, da), None
+
+    da = adaptation.init(1.0)
+    (states, da), _ = jax.lax.scan(
+        warm, (states, da), jax.random.split(k_warm, n_warmup)
+    )
+    step_size = adaptation.final(da)
+    _, infos = hmc.run_chains(k_run, states, gaussian_energy, step_size, 5, n_samples)
+    return step_size, jnp.mean(infos.acceptance_rate)
+
+
+def test_acceptance_is_driven_to_target():
+    # The acceptance after adaptation is a mean of 64 chains x 300 steps;
+    # its Monte Carlo error is ~0.01, and the adapted step size is itself
+    # noisy (gamma = 0.05; its average forgets the start slowly, hence 2000
+    # warm-up steps), so 0.05 is a generous tolerance.
+    for target in (0.6, 0.8, 0.95):
+        step_size, acceptance = adapt_then_sample(jax.random.key(0), target, 2000, 300)
+        assert 0.0 < float(step_size) < 1.0
+        assert abs(float(acceptance) - target) < 0.05, (target, acceptance)
+
+
+def test_flat_energy_keeps_step_size_finite():
+    # E = 0 accepts everything, so the log step size would grow like sqrt(t).
+    da = adaptation.init(0.2)
+    update = jax.jit(adaptation.update)
+    for _ in range(2000):
+        da = update(da, 1.0, 0.8)
+    assert float(adaptation.current(da)) <= 10.0 + 1e-5
+    assert np.isfinite(float(adaptation.final(da)))
+
+
+def test_update_at_target_shrinks_to_mu():
+    da = adaptation.update(adaptation.init(0.3), 0.8, 0.8)
+    np.testing.assert_allclose(adaptation.current(da), 3.0, rtol=1e-6)
+    assert int(da.step) == 2
+
+
+def test_update_can_be_switched_off_by_a_traced_flag():
+    @jax.jit
+    def maybe(da, adapt):
+        new = adaptation.update(da, 0.1, 0.8)
+        return jax.tree.map(lambda a, b: jnp.where(adapt, a, b), new, da)
+
+    da = adaptation.init(0.3)
+    off = maybe(da, jnp.asarray(False))
+    on = maybe(da, jnp.asarray(True))
+    for a, b in zip(off, da):
+        np.testing.assert_array_equal(a, b)
+    # Low acceptance pulls the step below mu = log(10 * 0.3), where it sits at target.
+    assert float(adaptation.current(on)) < 3.0
+    assert int(on.step) == 2
