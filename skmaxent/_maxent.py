@@ -36,11 +36,13 @@ class MaxEntDual(_BaseEBM):
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
-        HMC step size on the unit box; ``"auto"`` adapts it by dual averaging
-        (target acceptance 0.8) until the fit has converged.
-    learning_rate : float, default=0.2
+        HMC step size on the unit box; ``"auto"`` tracks a mean acceptance of
+        0.8 while the fit learns, and keeps it fixed once converged.
+    learning_rate : float, default=0.05
         Scale of the damped natural-gradient (Newton) step on the dual in
-        standardised coordinates.
+        standardised coordinates. The persistent chains lag the parameters
+        by a few iterations; much larger values (0.2) can make the two feed
+        back on each other and drift on strongly correlated targets.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).
@@ -120,7 +122,7 @@ class MaxEntDual(_BaseEBM):
         n_chains=512,
         n_leapfrog=5,
         step_size="auto",
-        learning_rate=0.2,
+        learning_rate=0.05,
         max_iter=2000,
         tol=1e-3,
         warm_start=False,

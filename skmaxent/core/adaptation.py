@@ -32,7 +32,22 @@ KAPPA = 0.75
 #: (acceptance always 1, so ``x`` grows like ``sqrt(t)``) from overflowing.
 MAX_LOG_STEP_SIZE = float(jnp.log(10.0))
 
-__all__ = ["DualAveragingState", "init", "update", "current", "final"]
+#: Bounds of the step size kept by :func:`track`. Below the floor chains on the
+#: unit box no longer move; a target acceptance that no step size reaches (a
+#: discontinuous energy) must not drive the step size to zero.
+MIN_STEP_SIZE = 1e-3
+MAX_STEP_SIZE = 10.0
+
+__all__ = [
+    "DualAveragingState",
+    "init",
+    "update",
+    "current",
+    "final",
+    "track",
+    "MIN_STEP_SIZE",
+    "MAX_STEP_SIZE",
+]
 
 
 class DualAveragingState(NamedTuple):
@@ -104,3 +119,22 @@ def final(state: DualAveragingState) -> Array:
     Before any update this is 1 (``xbar_1 = 0``); call it after warm-up.
     """
     return jnp.exp(state.log_step_size_avg)
+
+
+def track(
+    step_size: ArrayLike, acceptance_rate: ArrayLike, target: ArrayLike, gain: float
+) -> Array:
+    """Constant-gain Robbins–Monro update of the step size towards ``target``.
+
+    ``log eps <- log eps + gain * (acceptance - target)``, kept within
+    ``[MIN_STEP_SIZE, MAX_STEP_SIZE]``. Unlike dual averaging, whose gain grows
+    like ``sqrt(t)`` and which assumes a fixed target distribution, a constant
+    gain tracks a distribution that moves while it is learnt (persistent
+    chains during training), and an unreachable target only pins the step size
+    at a bound instead of sending it to zero.
+    """
+    step_size = jnp.asarray(step_size)
+    log_step = jnp.log(step_size) + gain * (
+        jnp.asarray(acceptance_rate, step_size.dtype) - target
+    )
+    return jnp.clip(jnp.exp(log_step), MIN_STEP_SIZE, MAX_STEP_SIZE)

@@ -26,6 +26,9 @@ from skmaxent.core.objectives import (
 )
 from skmaxent.core.types import Array, Box, PRNGKey
 
+#: Gain of the step-size tracking per iteration (see ``adaptation.track``).
+ADAPT_GAIN = 0.05
+
 
 class TrainConfig(NamedTuple):
     """Static configuration: changing it recompiles.
@@ -47,7 +50,7 @@ class Hyper(NamedTuple):
     low, high : (n,) the box in user units.
     Q : (p, p) penalty Hessian in standardised coordinates.
     learning_rate, damping, max_norm, ema : natural-gradient step settings.
-    target_accept : dual-averaging target acceptance.
+    target_accept : acceptance the step size is tracked towards.
     adapt, learn, average : phase flags (booleans).
     max_iter : iterations beyond it are no-ops.
     """
@@ -77,7 +80,7 @@ class FitState(NamedTuple):
     fisher : (p, p) exponential moving average of ``Cov[g]`` over chains,
         the natural-gradient preconditioner.
     chains : batched :class:`hmc.HMCState` on the unit box, (C, n) positions.
-    da : dual-averaging state of the step size; step_size the one in use.
+    step_size : the HMC step size in use (tracked while ``adapt``).
     key : PRNG key; iteration : iterations done so far.
     """
 
@@ -86,7 +89,6 @@ class FitState(NamedTuple):
     n_avg: Array
     fisher: Array
     chains: Any
-    da: Any
     step_size: Array
     key: PRNGKey
     iteration: Array
@@ -141,7 +143,6 @@ def init_state(key: PRNGKey, fm, phi: Array, chains, step_size: Array) -> FitSta
         n_avg=jnp.zeros((), dtype=phi.dtype),
         fisher=jnp.zeros((p, p), dtype=phi.dtype),
         chains=chains,
-        da=adaptation.init(step_size),
         step_size=jnp.asarray(step_size, dtype=phi.dtype),
         key=key,
         iteration=jnp.zeros((), dtype=jnp.int32),
@@ -179,10 +180,11 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
     phi_sum = jnp.where(average, state.phi_sum + phi, state.phi_sum)
     n_avg = jnp.where(average, state.n_avg + 1, state.n_avg)
 
-    da = adaptation.update(state.da, acceptance, hyper.target_accept)
     adapt = hyper.adapt & active
-    da = jax.tree.map(lambda new, old: jnp.where(adapt, new, old), da, state.da)
-    step_size = jnp.where(adapt, adaptation.current(da), state.step_size)
+    tracked = adaptation.track(
+        state.step_size, acceptance, hyper.target_accept, ADAPT_GAIN
+    )
+    step_size = jnp.where(adapt, tracked, state.step_size)
 
     chains = jax.tree.map(
         lambda new, old: jnp.where(active, new, old), chains, state.chains
@@ -193,7 +195,6 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
         n_avg=n_avg,
         fisher=fisher,
         chains=chains,
-        da=da,
         step_size=step_size,
         key=key,
         iteration=state.iteration + active.astype(jnp.int32),
