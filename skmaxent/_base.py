@@ -14,6 +14,8 @@ from numbers import Integral, Real
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
+import scipy.stats
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -30,7 +32,7 @@ from skmaxent._validation import (
     check_moments,
     infer_bounds,
 )
-from skmaxent.core import ais, train
+from skmaxent.core import ais, score_matching, train
 from skmaxent.core.objectives import penalty_matrix
 from skmaxent.core.roughness import roughness_matrix
 from skmaxent.core.types import Box
@@ -48,6 +50,16 @@ SAMPLE_BURN_IN = 20
 SAMPLE_THIN = 2
 #: Rows per compiled block in transform / score_samples.
 ROW_BLOCK = 1024
+#: Chunks run at a fixed score-matching start before deciding whether it is
+#: the fit (the last one is the verdict). One suffices: the chains start on
+#: data rows, draws from the model if the start is right, so there is no
+#: burn-in to discard, and HMC at any step size leaves the model invariant, so
+#: adapting the step size meanwhile does not bias the moments.
+N_VERIFY_CHUNKS = 1
+#: Learning-rate factor when a score-matching start needs correcting.
+CORRECTION_SCALE = 0.25
+#: Ridge of the score-matching solve, relative to the mean of diag Γ.
+SM_RIDGE = 1e-6
 
 
 def _key_from_random_state(random_state) -> jax.Array:
@@ -75,6 +87,52 @@ def _log_partition(
         step_size=step_size,
         n_leapfrog=n_leapfrog,
     )
+
+
+def _error_quantile(p: int) -> float:
+    """Standard errors allowed per feature by the convergence rule.
+
+    The two-sided 5% normal quantile with a Bonferroni correction over the
+    ``p`` features: at the exact solution, all ``p`` chain errors lie within
+    it with probability at least 95% (1.96 for one feature, 3.5 for 230),
+    so a large model is not held back by the largest of many noisy errors.
+    """
+    return float(scipy.stats.norm.isf(0.025 / p))
+
+
+def _score_matching_start(fm, X, sample_weight, bounds, std):
+    """Standardised natural parameters ``phi = coef * std`` by score matching.
+
+    One linear solve of the generalised score-matching system on the rows of
+    positive weight (see :mod:`skmaxent.core.score_matching`); the structured
+    O(N n³) form serves the ``"quadratic"`` preset. Returns ``None`` when the
+    system is singular or the solution is not finite.
+    """
+    keep = sample_weight > 0
+    w = sample_weight[keep] / sample_weight[keep].sum()
+    Xk = jnp.asarray(X[keep], jnp.float32)
+    w = jnp.asarray(w, jnp.float32)
+    low = jnp.asarray(bounds[:, 0], jnp.float32)
+    high = jnp.asarray(bounds[:, 1], jnp.float32)
+    n = fm.n_features_in
+    if fm.specs == resolve_features("quadratic", n):
+        Gamma, g = score_matching.quadratic_system(Xk, w, low, high, n)
+    else:
+        Gamma, g = score_matching.score_matching_system(Xk, w, low, high, fm)
+    # Standardised coordinates: coef = phi / std, so Γ -> Γ / (s sᵀ), g -> g / s.
+    Gamma = np.asarray(Gamma, np.float64) / np.outer(std, std)
+    g = np.asarray(g, np.float64) / std
+    if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
+        return None
+    p = g.shape[0]
+    lam = SM_RIDGE * np.trace(Gamma) / p
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            phi = scipy.linalg.solve(Gamma + lam * np.eye(p), g, assume_a="pos")
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    return phi if np.all(np.isfinite(phi)) else None
 
 
 def _feature_values(fm, X, bounds):
@@ -115,11 +173,20 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "init": [StrOptions({"auto", "score_matching", "zero"})],
     }
 
     # ------------------------------------------------------------------ fit
     def _validate_inputs(self, X, moments, sample_weight):
         """Resolve n, bounds, the feature map and the targets (NumPy, no tracing)."""
+        fm, bounds, mu, _, _ = self._validate_data(X, moments, sample_weight)
+        return fm, bounds, mu
+
+    def _validate_data(self, X, moments, sample_weight):
+        """As :meth:`_validate_inputs`, also returning the validated ``X`` and weights.
+
+        ``X`` and ``sample_weight`` are ``None`` when fitting from ``moments``.
+        """
         if (X is None) == (moments is None):
             raise ValueError(
                 "Pass exactly one of X (data whose feature means are the targets) "
@@ -162,13 +229,29 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         fm = compile_features(
             specs, n, None if names is None else tuple(str(s) for s in names)
         )
+        _, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
+        constant = np.flatnonzero(~(std > 1e-12 * np.maximum(1.0, np.abs(_))))
+        if constant.size:
+            k = int(constant[0])
+            raise ValueError(
+                f"Feature {k} '{fm.names[k]}' is constant on the box {bounds.tolist()} "
+                "(a degree-0 Legendre polynomial, or an indicator covering or "
+                "missing the whole range): its expectation is fixed, so it "
+                "cannot be a constraint. Remove it from features."
+            )
+        init = getattr(self, "init", "zero")
+        if init == "score_matching" and (X is None or not fm.differentiable):
+            raise ValueError(
+                "init='score_matching' needs data X and features differentiable in "
+                "x (no Indicator); use init='auto' to fall back to 'zero' otherwise."
+            )
         if X is not None:
             F = _feature_values(fm, X, bounds)
             mu = np.average(F, axis=0, weights=sample_weight)
         else:
             mu = check_moments(moments, fm.names)
-            check_feasible(fm.specs, mu, bounds)
-        return fm, bounds, mu
+            check_feasible(fm.specs, mu, bounds, names=fm.names)
+        return fm, bounds, mu, X, sample_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None, *, moments=None, sample_weight=None):
@@ -202,7 +285,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu = self._validate_inputs(X, moments, sample_weight)
+        fm, bounds, mu, X, sample_weight = self._validate_data(
+            X, moments, sample_weight
+        )
         low = jnp.asarray(bounds[:, 0], dtype=jnp.float32)
         high = jnp.asarray(bounds[:, 1], dtype=jnp.float32)
         box = Box(low, high)
@@ -228,18 +313,39 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 "warm_start=True needs the same features, number of variables and "
                 "n_chains as the previous fit; refit with warm_start=False."
             )
+        init = getattr(self, "init", "zero")
+        start = None
+        if not warm and X is not None and fm.differentiable and init != "zero":
+            start = _score_matching_start(fm, X, sample_weight, bounds, std)
+            if start is None and init == "score_matching":
+                raise ValueError(
+                    "init='score_matching' failed: the score-matching system is "
+                    "singular for this data (too few distinct rows for the "
+                    "features?). Use init='zero' or more data."
+                )
+        step0 = INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
         if warm:
             phi0 = jnp.asarray(self.coef_ * std, jnp.float32)
             pos0 = jnp.clip(
                 (jnp.asarray(self.chains_, jnp.float32) - low) / (high - low), 0.0, 1.0
             )
             step0 = self.step_size_
+        elif start is not None:
+            # Chains start on data rows (drawn by weight): if the start is right,
+            # they are already draws from the model and need no burn-in.
+            phi0 = jnp.asarray(start, jnp.float32)
+            keep = sample_weight > 0
+            rows = jax.random.choice(
+                k_init,
+                int(keep.sum()),
+                (self.n_chains,),
+                p=jnp.asarray(sample_weight[keep] / sample_weight[keep].sum()),
+            )
+            U = (X[keep] - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0])
+            pos0 = jnp.asarray(U, jnp.float32)[rows]
         else:
             phi0 = jnp.zeros(p, jnp.float32)
             pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
-            step0 = (
-                INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
-            )
         chains = train.init_chains(fm, phi0 / jnp.asarray(std, jnp.float32), box, pos0)
         state = train.init_state(key, fm, phi0, chains, jnp.float32(step0))
         config = train.TrainConfig(n_leapfrog=int(self.n_leapfrog))
@@ -260,7 +366,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             average=jnp.asarray(True),
             max_iter=jnp.int32(self.max_iter),
         )
-        state, history, converged, error = self._run(state, hyper, fm, config)
+        state, history, converged, error = self._run(
+            state, hyper, fm, config, verify=start is not None
+        )
         n_avg = float(state.n_avg)
         phi = state.phi_sum / n_avg if n_avg > 0 else state.phi
         coef = np.asarray(phi, dtype=np.float64) / std
@@ -297,25 +405,35 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = history
+        self.init_ = "score_matching" if start is not None else "zero"
         if not converged:
             warnings.warn(
                 f"{type(self).__name__} did not meet tol={self.tol} in "
-                f"max_iter={self.max_iter} iterations (standardised moment error "
-                f"{error:.3g} beyond two Monte Carlo standard errors). Increase "
-                "max_iter or n_chains, or raise tol.",
+                f"max_iter={self.max_iter} iterations (last window's standardised "
+                f"moment error {error:.3g}, not within tol of zero up to its Monte "
+                "Carlo error). Increase max_iter or n_chains, or raise tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
 
-    def _run(self, state, hyper, fm, config):
+    def _run(self, state, hyper, fm, config, verify=False):
         """Host loop over chunks: learn until the convergence rule holds, then average.
 
-        Convergence rule: on the latest chunk, ``max_k (|e_k| - 2 SE_k) < tol``,
+        Convergence rule: on the latest chunk, ``max_k (|e_k| - z SE_k) < tol``,
         with ``e_k`` the chunk mean of the standardised residual
-        ``(E_chains[f_k] - mu_k) / s_k`` and ``SE_k`` its batch-means standard
-        error, i.e. the error is indistinguishable from one below ``tol``.
+        ``(E_chains[f_k] - mu_k) / s_k`` (plus the penalty's gradient when
+        ``alpha`` or ``roughness`` is positive), ``SE_k`` its Monte Carlo
+        standard error (spread of the per-chain chunk means) and ``z`` the
+        Bonferroni-corrected normal quantile of :func:`_error_quantile`: the
+        error is indistinguishable from one below ``tol``.
+
+        With ``verify`` (a score-matching start), the chains first run
+        :data:`N_VERIFY_CHUNKS` chunk(s) at the fixed start without any
+        parameter step; when the rule holds on the last, that start is the fit.
+        Otherwise learning continues from it with the learning rate scaled by
+        :data:`CORRECTION_SCALE`, so that noisy steps do not throw it away.
         """
-        pieces = {"moment_error": [], "acceptance": [], "step_size": []}
+        pieces = {"moment_error": [], "acceptance": [], "step_size": [], "phase": []}
         converged = False
         averaged = 0
         error = np.inf
@@ -327,19 +445,25 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         done = int(state.iteration)
         limit = done + self.max_iter
         hyper = hyper._replace(max_iter=jnp.int32(limit))
+        verifying = N_VERIFY_CHUNKS if verify else 0
+        fixed = hyper._replace(learn=jnp.asarray(False), average=jnp.asarray(False))
         while done < limit:
+            phase = "verify" if verifying else ("average" if converged else "learn")
             if not converged:
                 state = state._replace(
                     phi_sum=jnp.zeros_like(state.phi_sum),
                     n_avg=jnp.zeros_like(state.n_avg),
                 )
-            state, info = train.run_chunk(state, hyper, fm, config)
+            state, info = train.run_chunk(
+                state, fixed if verifying else hyper, fm, config
+            )
             new_done = int(state.iteration)
             k = new_done - done
             done = new_done
             pieces["moment_error"].append(np.asarray(info.moment_error)[:k])
             pieces["acceptance"].append(np.asarray(info.acceptance)[:k])
             pieces["step_size"].append(np.asarray(info.step_size)[:k])
+            pieces["phase"].append(np.full(k, phase))
             if not bool(info.finite):
                 res = np.asarray(info.residual)
                 worst = int(np.nanargmax(np.abs(np.nan_to_num(res, nan=np.inf))))
@@ -348,15 +472,27 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                     f"or chains (largest residual on feature {worst} "
                     f"'{fm.names[worst]}'). Try a smaller learning_rate or alpha > 0."
                 )
+            z = _error_quantile(fm.n_features_out)
             stat = float(
                 np.max(
-                    np.abs(np.asarray(info.residual)) - 2 * np.asarray(info.residual_se)
+                    np.abs(np.asarray(info.residual)) - z * np.asarray(info.residual_se)
                 )
             )
             error = float(np.max(np.abs(np.asarray(info.residual))))
             if bar is not None:
                 bar.update(k)
-                bar.set_postfix(moment_error=f"{error:.2g}")
+                bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+            if verifying:
+                verifying -= 1
+                if verifying:
+                    continue
+                if stat < self.tol:
+                    converged = True
+                    break
+                hyper = hyper._replace(
+                    learning_rate=hyper.learning_rate * CORRECTION_SCALE
+                )
+                continue
             if converged:
                 averaged += k
                 if averaged >= N_AVERAGE:

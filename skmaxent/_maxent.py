@@ -50,13 +50,29 @@ class MaxEntDual(_BaseEBM):
         Tolerance on the standardised moment error
         ``max_k |E[f_k] - mu_k| / s_k``, ``s_k`` the standard deviation of
         ``f_k`` under the uniform distribution on the box. The fit has
-        converged when, on a window of 50 iterations, ``max_k (|e_k| - 2 SE_k)
+        converged when, on a window of 50 iterations, ``max_k (|e_k| - z SE_k)
         < tol``, with ``e_k`` the window mean of the chains' standardised
-        residual and ``SE_k`` its batch-means standard error: the error is
-        indistinguishable from one below ``tol``. The iterates are then
+        residual, ``SE_k`` its Monte Carlo standard error (the spread of the
+        chains' window means over ``sqrt(n_chains)``) and ``z`` the two-sided
+        5% normal quantile Bonferroni-corrected for the number of features
+        (1.96 for one, 3.5 for 230): the error is indistinguishable from one
+        below ``tol``. With ``alpha`` or ``roughness``, ``e_k`` includes the
+        penalty's gradient (zero at the penalised optimum). The iterates are then
         averaged (Polyak–Ruppert) for 200 more iterations.
     warm_start : bool, default=False
         Continue from the previous fit's ``coef_`` and ``chains_``.
+    init : {"auto", "score_matching", "zero"}, default="auto"
+        Starting parameters. ``"score_matching"`` solves the generalised
+        score-matching equations on the box (weight ``(x - lo)(hi - x)`` per
+        axis) for ``coef`` in one linear solve from ``X``, starts the chains
+        on rows of ``X``, and runs them at that fixed start for one window:
+        if the convergence rule (see ``tol``) holds, that start is the fit
+        and no parameter step is taken; otherwise it is corrected by damped
+        natural-gradient steps at a quarter of ``learning_rate``. It needs
+        ``X`` and features differentiable in ``x`` (no ``Indicator``).
+        ``"zero"`` starts from the uniform distribution. ``"auto"`` uses
+        score matching when it applies and ``"zero"`` otherwise (fits from
+        ``moments``, indicator features, ``warm_start``).
     random_state : int, RandomState instance or None, default=None
         Seeds the chains, the annealed importance sampler and the fit.
     verbose : int, default=0
@@ -91,7 +107,10 @@ class MaxEntDual(_BaseEBM):
         Its standard error.
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (the chains' ``max_k |e_k|``),
-        ``"acceptance"``, ``"step_size"``.
+        ``"acceptance"``, ``"step_size"``, and ``"phase"`` (``"verify"`` at a
+        fixed score-matching start, ``"learn"``, ``"average"``).
+    init_ : str
+        The start used: ``"score_matching"`` or ``"zero"``.
 
     See Also
     --------
@@ -126,6 +145,7 @@ class MaxEntDual(_BaseEBM):
         max_iter=2000,
         tol=1e-3,
         warm_start=False,
+        init="auto",
         random_state=None,
         verbose=0,
     ):
@@ -140,5 +160,6 @@ class MaxEntDual(_BaseEBM):
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
+        self.init = init
         self.random_state = random_state
         self.verbose = verbose

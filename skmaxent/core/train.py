@@ -33,13 +33,12 @@ ADAPT_GAIN = 0.05
 class TrainConfig(NamedTuple):
     """Static configuration: changing it recompiles.
 
-    ``chunk_size`` iterations run per call; the convergence check splits a
-    chunk into ``n_batches`` batch means to estimate the Monte Carlo error.
+    ``chunk_size`` iterations run per call; the convergence check uses the
+    chunk's per-chain means to estimate the Monte Carlo error.
     """
 
     n_leapfrog: int = 5
     chunk_size: int = 50
-    n_batches: int = 5
 
 
 class Hyper(NamedTuple):
@@ -97,9 +96,14 @@ class FitState(NamedTuple):
 class ChunkInfo(NamedTuple):
     """What the host needs after a chunk.
 
-    residual : (p,) mean over the chunk of ``E_chains[g] - nu``.
-    residual_se : (p,) its batch-means standard error.
-    moment_error : (K,) per iteration ``max_k |E_chains[g_k] - nu_k|``.
+    residual : (p,) mean over the chunk of ``E_chains[g] - nu + Q phi``, minus
+        the gradient of the penalised dual: the moment error when there is no
+        penalty, and zero at the penalised optimum in any case.
+    residual_se : (p,) its Monte Carlo standard error: the spread over chains
+        of each chain's chunk mean, over ``sqrt(C)``. Chains are independent
+        given the parameter path, and a chain mean over the whole chunk
+        absorbs the autocorrelation along the chain.
+    moment_error : (K,) per iteration ``max_k |residual_k|``.
     acceptance, step_size : (K,) per iteration.
     finite : whether parameters and chains stayed finite.
     """
@@ -149,8 +153,13 @@ def init_state(key: PRNGKey, fm, phi: Array, chains, step_size: Array) -> FitSta
     )
 
 
-def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
-    """One iteration: advance chains, measure moments, natural-gradient step."""
+def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
+    """One iteration: advance chains, measure moments, natural-gradient step.
+
+    ``carry`` is ``(state, gsum)``, ``gsum`` (C, p) the running per-chain sum of
+    the standardised features over the chunk's active iterations.
+    """
+    state, gsum = carry
     box = Box(hyper.low, hyper.high)
     key, k_step = jax.random.split(state.key)
     coef = state.phi / hyper.std
@@ -165,12 +174,11 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
     x = box.low + chains.position * (box.high - box.low)
     G = (fm.values_batch(x, box.low, box.high) - hyper.mean) / hyper.std
     gbar = jnp.mean(G, axis=0)
-    residual = gbar - hyper.nu
-
     cov = feature_covariance(G)
     first = state.iteration == 0
     fisher = jnp.where(first, cov, (1 - hyper.ema) * state.fisher + hyper.ema * cov)
     direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
+    residual = -direction
     step = natural_step(direction, fisher, hyper.Q, hyper.damping, hyper.max_norm)
 
     active = state.iteration < hyper.max_iter
@@ -199,8 +207,9 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, state: FitState, _):
         key=key,
         iteration=state.iteration + active.astype(jnp.int32),
     )
-    out = (residual, jnp.max(jnp.abs(residual)), acceptance, state.step_size)
-    return new, out
+    gsum = gsum + jnp.where(active, G, 0.0)
+    out = (residual, jnp.max(jnp.abs(residual)), acceptance, state.step_size, active)
+    return (new, gsum), out
 
 
 @partial(jax.jit, static_argnames=("fm", "config"))
@@ -210,19 +219,26 @@ def run_chunk(
     """Run ``config.chunk_size`` iterations in one ``lax.scan``.
 
     Returns the new state and a :class:`ChunkInfo` with the chunk's mean
-    standardised residual and its batch-means standard error, which is what
-    the convergence rule needs.
+    standardised residual and its Monte Carlo standard error, which is what
+    the convergence rule needs. Iterations beyond ``hyper.max_iter`` are
+    no-ops and do not count in either.
     """
-    state, (res, err, acc, eps) = jax.lax.scan(
-        partial(_iteration, fm, config, hyper), state, None, length=config.chunk_size
+    C = state.chains.position.shape[0]
+    gsum = jnp.zeros((C, hyper.nu.shape[0]), hyper.nu.dtype)
+    (state, gsum), (res, err, acc, eps, active) = jax.lax.scan(
+        partial(_iteration, fm, config, hyper),
+        (state, gsum),
+        None,
+        length=config.chunk_size,
     )
-    B = config.n_batches
-    batch = res.reshape(B, -1, res.shape[-1]).mean(axis=1)
-    se = jnp.std(batch, axis=0, ddof=1) / jnp.sqrt(B)
+    n_active = jnp.maximum(jnp.sum(active), 1)
+    weights = active / n_active
+    chain_means = gsum / n_active
+    se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(C)
     finite = jnp.all(jnp.isfinite(state.phi)) & jnp.all(
         jnp.isfinite(state.chains.position)
     )
-    return state, ChunkInfo(res.mean(axis=0), se, err, acc, eps, finite)
+    return state, ChunkInfo(weights @ res, se, err, acc, eps, finite)
 
 
 @partial(jax.jit, static_argnames=("fm", "n_leapfrog", "n_steps"))

@@ -67,3 +67,112 @@ def test_1d_truncated_exponential_recovered():
     # 0.036) here (quadrature); score matching with the x(1-x) weight is about
     # as efficient (Yu et al. 2022), so 0.2 is more than 4 standard errors.
     np.testing.assert_allclose(np.asarray(coef), [theta, 0.0], atol=0.2)
+
+
+def test_structured_quadratic_equals_generic_autodiff_path():
+    from skmaxent.core.score_matching import score_matching_system
+    from skmaxent.features import compile_features, resolve_features
+
+    rng = np.random.default_rng(2)
+    lo, hi = np.array([-1.0, 0.0, 2.0, 0.0]), np.array([1.0, 3.0, 2.5, 10.0])
+    X = lo + rng.uniform(size=(64, 4)) * (hi - lo)
+    w = rng.uniform(size=64)
+    w /= w.sum()
+    fm = compile_features(resolve_features("quadratic", 4), 4)
+    args = [jnp.asarray(a, jnp.float32) for a in (X, w, lo, hi)]
+    G1, g1 = quadratic_system(*args, 4)
+    G2, g2 = score_matching_system(*args, fm)
+    # Both in float32 from the same inputs: agreement to float32 rounding of
+    # sums of 64 terms, relative to the largest entry.
+    np.testing.assert_allclose(G1, G2, atol=1e-5 * float(np.abs(G1).max()))
+    np.testing.assert_allclose(g1, g2, atol=1e-5 * float(np.abs(g1).max()))
+
+
+def _quadratic_features(P):
+    n = P.shape[1]
+    iu, ju = np.triu_indices(n, k=1)
+    return np.c_[P, P**2, P[:, iu] * P[:, ju]]
+
+
+def test_5d_score_matching_is_as_good_as_the_exact_maxent_fit():
+    # A known 5-D quadratic model on [0, 1]^5; exact samples by rejection from
+    # the uniform distribution (its density is bounded by exp(max logp) on the
+    # box, found on a grid and padded).
+    n, N = 5, 20_000
+    rng = np.random.default_rng(3)
+    theta = np.r_[rng.normal(0, 1, n), -rng.uniform(1, 3, n), rng.normal(0, 1.5, 10)]
+    samples = []
+    while sum(len(s) for s in samples) < N:
+        U = rng.uniform(size=(400_000, n))
+        logp = _quadratic_features(U) @ theta
+        keep = np.log(rng.uniform(size=len(U))) < logp - (logp.max() + 0.5)
+        samples.append(U[keep])
+    X = np.concatenate(samples)[:N]
+    F = _quadratic_features(X)
+    mu_hat = F.mean(axis=0)
+
+    # Quadrature on a 12^5 Gauss-Legendre grid: moments and Fisher matrix of a
+    # parameter; Newton's method on the dual gives the exact max-ent (maximum
+    # likelihood) solution for these samples, independently of the package.
+    t, wt = np.polynomial.legendre.leggauss(12)
+    t, wt = (t + 1) / 2, wt / 2
+    grid = np.stack(np.meshgrid(*[t] * n, indexing="ij"), -1).reshape(-1, n)
+    wgrid = np.prod(np.stack(np.meshgrid(*[wt] * n, indexing="ij"), -1), -1).ravel()
+    Fg = _quadratic_features(grid)
+
+    def moments(c, fisher=True):
+        a = Fg @ c
+        d = wgrid * np.exp(a - a.max())
+        log_z = np.log(d.sum()) + a.max()
+        d /= d.sum()
+        m = d @ Fg
+        if not fisher:
+            return log_z
+        return m, (Fg - m).T @ ((Fg - m) * d[:, None]), log_z
+
+    def dual(c):
+        return c @ mu_hat - moments(c, fisher=False)
+
+    mle = np.zeros_like(theta)
+    for _ in range(100):  # Newton with backtracking on the concave dual
+        m, fisher, _ = moments(mle)
+        if np.max(np.abs(m - mu_hat)) < 1e-10:
+            break
+        step = np.linalg.solve(fisher + 1e-12 * np.eye(len(m)), mu_hat - m)
+        t_step = 1.0
+        while dual(mle + t_step * step) < dual(mle) and t_step > 1e-4:
+            t_step /= 2
+        mle = mle + t_step * step
+    m, fisher, _ = moments(mle)
+    assert np.max(np.abs(m - mu_hat)) < 1e-8
+
+    G, g = quadratic_system(
+        jnp.asarray(X, jnp.float32),
+        jnp.full(N, 1.0 / N, jnp.float32),
+        jnp.zeros(n, jnp.float32),
+        jnp.ones(n, jnp.float32),
+        n,
+    )
+    coef, _ = solve(G, g)
+    coef = np.asarray(coef, np.float64)
+
+    # Errors against the truth in the Fisher metric (the MLE's sampling error
+    # there is ~ sqrt(p / N)); score matching with the Jacobi weight is nearly
+    # efficient (asymptotic variance 1.02x the MLE's), so on a fixed seed its
+    # error must stay within 1.2x the exact max-ent fit's.
+    _, fisher_true, _ = moments(theta)
+
+    def err(c):
+        d = c - theta
+        return np.sqrt(d @ fisher_true @ d)
+
+    assert err(coef) < 1.2 * err(mle)
+    # And it nearly solves the max-ent moment equations: standardised by the
+    # features' uniform standard deviations (closed form on [0, 1]).
+    s_uniform = np.sqrt(
+        np.r_[
+            np.full(n, 1 / 12), np.full(n, 1 / 5 - 1 / 9), np.full(10, 1 / 9 - 1 / 16)
+        ]
+    )
+    m_sm, _, _ = moments(coef)
+    assert np.max(np.abs(m_sm - mu_hat) / s_uniform) < 0.01
