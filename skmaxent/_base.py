@@ -33,7 +33,6 @@ from skmaxent._validation import (
     infer_bounds,
 )
 from skmaxent.core import ais, score_matching, train
-from skmaxent.core.objectives import penalty_matrix
 from skmaxent.core.roughness import roughness_matrix
 from skmaxent.core.types import Box
 from skmaxent.features import compile_features, resolve_features
@@ -288,9 +287,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         fm, bounds, mu, X, sample_weight = self._validate_data(
             X, moments, sample_weight
         )
-        low = jnp.asarray(bounds[:, 0], dtype=jnp.float32)
-        high = jnp.asarray(bounds[:, 1], dtype=jnp.float32)
-        box = Box(low, high)
+        # Host-side glue is NumPy: eager JAX ops would each compile per shape.
+        low = bounds[:, 0].astype(np.float32)
+        high = bounds[:, 1].astype(np.float32)
         mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
         nu = (mu - mean) / std
         p = fm.n_features_out
@@ -298,12 +297,6 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             R = roughness_matrix(fm.specs, bounds[:, 0], bounds[:, 1])
         else:
             R = np.zeros((p, p))
-        Q = penalty_matrix(
-            jnp.float32(self.alpha),
-            jnp.float32(self.roughness),
-            jnp.asarray(R, jnp.float32),
-            jnp.asarray(std, jnp.float32),
-        )
 
         key = _key_from_random_state(self.random_state)
         key, k_init, k_ais = jax.random.split(key, 3)
@@ -324,30 +317,40 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                     "features?). Use init='zero' or more data."
                 )
         step0 = INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
+        width = bounds[:, 1] - bounds[:, 0]
         if warm:
-            phi0 = jnp.asarray(self.coef_ * std, jnp.float32)
-            pos0 = jnp.clip(
-                (jnp.asarray(self.chains_, jnp.float32) - low) / (high - low), 0.0, 1.0
-            )
+            phi0 = self.coef_ * std
+            pos0 = np.clip((self.chains_ - bounds[:, 0]) / width, 0.0, 1.0)
             step0 = self.step_size_
         elif start is not None:
             # Chains start on data rows (drawn by weight): if the start is right,
             # they are already draws from the model and need no burn-in.
-            phi0 = jnp.asarray(start, jnp.float32)
+            phi0 = start
             keep = sample_weight > 0
-            rows = jax.random.choice(
-                k_init,
+            rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
+            rows = rng.choice(
                 int(keep.sum()),
-                (self.n_chains,),
-                p=jnp.asarray(sample_weight[keep] / sample_weight[keep].sum()),
+                self.n_chains,
+                p=sample_weight[keep] / sample_weight[keep].sum(),
             )
-            U = (X[keep] - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0])
-            pos0 = jnp.asarray(U, jnp.float32)[rows]
+            pos0 = (X[keep][rows] - bounds[:, 0]) / width
         else:
-            phi0 = jnp.zeros(p, jnp.float32)
+            phi0 = np.zeros(p)
             pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
-        chains = train.init_chains(fm, phi0 / jnp.asarray(std, jnp.float32), box, pos0)
-        state = train.init_state(key, fm, phi0, chains, jnp.float32(step0))
+        f32 = partial(np.asarray, dtype=np.float32)
+        state, Q = train.start(
+            key,
+            f32(phi0),
+            f32(pos0),
+            np.float32(step0),
+            f32(std),
+            low,
+            high,
+            np.float32(self.alpha),
+            np.float32(self.roughness),
+            f32(R),
+            fm,
+        )
         config = train.TrainConfig(n_leapfrog=int(self.n_leapfrog))
         hyper = train.Hyper(
             nu=jnp.asarray(nu, jnp.float32),
@@ -370,8 +373,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             state, hyper, fm, config, verify=start is not None
         )
         n_avg = float(state.n_avg)
-        phi = state.phi_sum / n_avg if n_avg > 0 else state.phi
-        coef = np.asarray(phi, dtype=np.float64) / std
+        phi = np.asarray(state.phi_sum if n_avg > 0 else state.phi, np.float64)
+        coef = phi / max(n_avg, 1.0) / std
         info = _log_partition(
             k_ais,
             jnp.asarray(coef, jnp.float32),
@@ -400,7 +403,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.moment_error_ = float(error)
         self.step_size_ = float(state.step_size)
         self.chains_ = np.asarray(
-            low + state.chains.position * (high - low), dtype=np.float64
+            bounds[:, 0] + np.asarray(state.chains.position, np.float64) * width,
+            dtype=np.float64,
         )
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
@@ -451,8 +455,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             phase = "verify" if verifying else ("average" if converged else "learn")
             if not converged:
                 state = state._replace(
-                    phi_sum=jnp.zeros_like(state.phi_sum),
-                    n_avg=jnp.zeros_like(state.n_avg),
+                    phi_sum=np.zeros(state.phi_sum.shape, np.float32),
+                    n_avg=np.float32(0.0),
                 )
             state, info = train.run_chunk(
                 state, fixed if verifying else hyper, fm, config
@@ -516,8 +520,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
 
     def _box(self):
         return (
-            jnp.asarray(self.bounds_[:, 0], jnp.float32),
-            jnp.asarray(self.bounds_[:, 1], jnp.float32),
+            self.bounds_[:, 0].astype(np.float32),
+            self.bounds_[:, 1].astype(np.float32),
         )
 
     def _features(self, X):
@@ -635,10 +639,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             )
         key = _key_from_random_state(random_state)
         low, high = self._box()
-        coef = jnp.asarray(self.coef_, jnp.float32)
-        pos = jnp.clip(
-            (jnp.asarray(self.chains_, jnp.float32) - low) / (high - low), 0.0, 1.0
-        )
+        coef = np.asarray(self.coef_, np.float32)
+        width = self.bounds_[:, 1] - self.bounds_[:, 0]
+        pos = np.clip((self.chains_ - self.bounds_[:, 0]) / width, 0.0, 1.0)
+        pos = pos.astype(np.float32)
         chains = train.init_chains(self._fm, coef, Box(low, high), pos)
         C = pos.shape[0]
         rounds = 2 ** math.ceil(math.log2(max(1, -(-n_samples // C))))

@@ -281,7 +281,7 @@ def test_dataframe_feature_names(data):
 
 
 def test_warm_start_continues(data):
-    model = MaxEntDual(random_state=0, warm_start=True, **FAST).fit(data)
+    model = MaxEntDual(random_state=0, warm_start=True, init="zero", **FAST).fit(data)
     cold_first = model.history_["moment_error"][0]
     model.fit(data)
     # The second fit starts at the fitted coef_ and chains: its first moment

@@ -23,6 +23,7 @@ from skmaxent.core.objectives import (
     dual_direction,
     feature_covariance,
     natural_step,
+    penalty_matrix,
 )
 from skmaxent.core.types import Array, Box, PRNGKey
 
@@ -133,6 +134,7 @@ def unit_energy(fm, coef: Array, box: Box):
     return energy_and_grad
 
 
+@partial(jax.jit, static_argnames=("fm",))
 def init_chains(fm, coef: Array, box: Box, positions: Array):
     """Batched HMC states for chain ``positions`` (C, n) on the unit box."""
     return jax.vmap(lambda u: hmc.init(u, unit_energy(fm, coef, box)))(positions)
@@ -210,6 +212,30 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     gsum = gsum + jnp.where(active, G, 0.0)
     out = (residual, jnp.max(jnp.abs(residual)), acceptance, state.step_size, active)
     return (new, gsum), out
+
+
+@partial(jax.jit, static_argnames=("fm",))
+def start(
+    key: PRNGKey,
+    phi: Array,
+    positions: Array,
+    step_size: Array,
+    std: Array,
+    low: Array,
+    high: Array,
+    alpha: Array,
+    roughness: Array,
+    R: Array,
+    fm,
+) -> tuple[FitState, Array]:
+    """Initial :class:`FitState` and penalty matrix ``Q``, in one compiled call.
+
+    ``phi`` are standardised parameters (``coef = phi / std``), ``positions``
+    (C, n) the chains on the unit box; see :func:`penalty_matrix` for ``Q``.
+    """
+    Q = penalty_matrix(alpha, roughness, R, std)
+    chains = init_chains(fm, phi / std, Box(low, high), positions)
+    return init_state(key, fm, phi, chains, step_size), Q
 
 
 @partial(jax.jit, static_argnames=("fm", "config"))

@@ -1,0 +1,109 @@
+"""Compilation: time spent compiling in a first and a second fit, and check_estimator.
+
+A first ``fit`` of a new (features, n, n_chains) compiles the training chunk,
+the AIS sampler and the feature map; a second fit with the same shapes (other
+targets) must reuse them. Compilation time is read from JAX's own monitoring
+events (``/jax/core/compile/*_duration``), not guessed from wall time. Then
+``sklearn.utils.estimator_checks.check_estimator`` is timed for each estimator
+with cheap and with default settings.
+
+Run: ``python benchmarks/compile.py [--quick]`` (``--quick`` skips the
+default-settings ``check_estimator`` runs).
+"""
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import jax
+import numpy as np
+from sklearn.utils.estimator_checks import check_estimator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import system_info, write_results  # noqa: E402
+
+import skmaxent  # noqa: E402
+from skmaxent import MaxEntDual, ScoreMatchingGaussian  # noqa: E402
+
+COMPILE_SECONDS = []
+
+
+def _listener(event, duration, **_):
+    if event.startswith("/jax/core/compile") and event.endswith("duration"):
+        COMPILE_SECONDS.append(duration)
+
+
+def timed(call):
+    COMPILE_SECONDS.clear()
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start, sum(COMPILE_SECONDS)
+
+
+def estimators(defaults):
+    out = [
+        (
+            "MaxEntDual(n_chains=64, max_iter=100)",
+            MaxEntDual(n_chains=64, max_iter=100),
+        ),
+        ("ScoreMatchingGaussian()", ScoreMatchingGaussian()),
+    ]
+    smm = getattr(skmaxent, "MomentMatchingEBM", None)  # once it exists
+    if smm is not None:
+        out.append(
+            (
+                "MomentMatchingEBM(n_chains=64, max_iter=100)",
+                smm(n_chains=64, max_iter=100),
+            )
+        )
+    if defaults:
+        out.append(("MaxEntDual()", MaxEntDual()))
+        if smm is not None:
+            out.append(("MomentMatchingEBM()", smm()))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    info = system_info()
+    print(f"jax {info['jax']} on {info['device']} ({info['cpu_count']} CPUs)")
+    jax.monitoring.register_event_duration_secs_listener(_listener)
+    rows = {}
+    rng = np.random.default_rng(0)
+    bounds = [[0, 1]] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MaxEntDual(bounds=bounds, random_state=0)
+        targets = [rng.uniform(0.2, 0.8, size=(400, 5)) ** k for k in (1, 1.3)]
+        first = timed(lambda: model.fit(targets[0]))
+        second = timed(lambda: model.fit(targets[1]))
+    rows["fit"] = {"first": first, "second": second}
+    print(f"{'MaxEntDual quadratic n=5 fit':<46}{'wall s':>9}{'compiling s':>13}")
+    print(f"{'  first fit (new shapes)':<46}{first[0]:9.2f}{first[1]:13.2f}")
+    print(
+        f"{'  second fit (same shapes, other data)':<46}"
+        f"{second[0]:9.2f}{second[1]:13.2f}"
+    )
+    share = second[1] / first[1]
+    print(f"  second fit's compile time / first's: {share:.1%}")
+    print()
+    print(f"{'check_estimator':<46}{'wall s':>9}{'compiling s':>13}")
+    rows["check_estimator"] = {}
+    for name, est in estimators(defaults=not args.quick):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wall, comp = timed(lambda est=est: check_estimator(est))
+        rows["check_estimator"][name] = {"wall_s": wall, "compile_s": comp}
+        print(f"{name:<46}{wall:9.1f}{comp:13.1f}")
+    path = write_results("compile", rows)
+    print(f"results: {path}")
+    print(f"second-fit compile share: {share:.3f}")
+
+
+if __name__ == "__main__":
+    main()
