@@ -356,3 +356,31 @@ def test_constant_feature_rejected():
         MaxEntDual([Legendre(0, 0)], bounds=[[0, 1]]).fit(moments=[1.0])
     with pytest.raises(ValueError, match="constant on the box"):
         MaxEntDual([Indicator(0, -1.0, 2.0)], bounds=[[0, 1]]).fit(moments=[1.0])
+
+
+def test_divergence_raises_and_leaves_estimator_as_it_was(data, monkeypatch):
+    from sklearn.exceptions import NotFittedError
+
+    from skmaxent.core import train
+
+    real = train.run_chunk
+
+    def diverging(*args, **kwargs):
+        state, info = real(*args, **kwargs)
+        return state, info._replace(finite=np.asarray(False))
+
+    fitted = MaxEntDual(random_state=0, **FAST).fit(data)
+    before = fitted.coef_.copy()
+    monkeypatch.setattr(train, "run_chunk", diverging)
+    with pytest.raises(RuntimeError, match="diverged"):
+        MaxEntDual(random_state=0, **FAST).fit(data)
+    fresh = MaxEntDual(random_state=0, **FAST)
+    with pytest.raises(RuntimeError, match="diverged"):
+        fresh.fit(data)
+    with pytest.raises(NotFittedError):
+        fresh.score(data)
+    # A fitted estimator whose refit diverges keeps its previous fit.
+    with pytest.raises(RuntimeError, match="diverged"):
+        fitted.set_params(max_iter=60).fit(data)
+    np.testing.assert_array_equal(fitted.coef_, before)
+    assert fitted.max_iter == 60
