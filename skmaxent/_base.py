@@ -55,8 +55,6 @@ ROW_BLOCK = 1024
 #: burn-in to discard, and HMC at any step size leaves the model invariant, so
 #: adapting the step size meanwhile does not bias the moments.
 N_VERIFY_CHUNKS = 1
-#: Learning-rate factor when a score-matching start needs correcting.
-CORRECTION_SCALE = 0.25
 #: Ridge of the score-matching solve, relative to the mean of diag Γ.
 SM_RIDGE = 1e-6
 
@@ -97,6 +95,33 @@ def _error_quantile(p: int) -> float:
     so a large model is not held back by the largest of many noisy errors.
     """
     return float(scipy.stats.norm.isf(0.025 / p))
+
+
+def _gaussian_start(fm, mu, bounds):
+    """``coef``, mean and covariance of the Gaussian with the target moments.
+
+    For the ``"quadratic"`` preset (targets ``E[x_i]``, ``E[x_i^2]``,
+    ``E[x_i x_j]``), the max-ent density on all of R^n is the Gaussian with
+    that mean ``m`` and covariance ``S``: ``coef = (P m, -diag(P)/2, -P_ij)``
+    with ``P = S^-1``. On the box it is exact up to the mass the Gaussian puts
+    outside, and otherwise a start that the chains verify and correct.
+    Returns ``None`` for other features or when ``S`` is not positive definite.
+    """
+    n = fm.n_features_in
+    if fm.specs != resolve_features("quadratic", n):
+        return None
+    iu, ju = np.triu_indices(n, k=1)
+    m = mu[:n]
+    second = np.diag(mu[n : 2 * n])
+    second[iu, ju] = second[ju, iu] = mu[2 * n :]
+    S = second - np.outer(m, m)
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return None
+    P = scipy.linalg.cho_solve((L, True), np.eye(n))
+    coef = np.r_[P @ m, -0.5 * np.diag(P), -P[iu, ju]]
+    return (coef, m, S) if np.all(np.isfinite(coef)) else None
 
 
 def _score_matching_start(fm, X, sample_weight, bounds, std):
@@ -307,7 +332,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 "n_chains as the previous fit; refit with warm_start=False."
             )
         init = getattr(self, "init", "zero")
-        start = None
+        start, used = None, "zero"
+        rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
         if not warm and X is not None and fm.differentiable and init != "zero":
             start = _score_matching_start(fm, X, sample_weight, bounds, std)
             if start is None and init == "score_matching":
@@ -316,6 +342,24 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                     "singular for this data (too few distinct rows for the "
                     "features?). Use init='zero' or more data."
                 )
+            if start is not None:
+                # Chains start on data rows (drawn by weight): if the start is
+                # right, they are already draws from the model: no burn-in.
+                used = "score_matching"
+                keep = sample_weight > 0
+                rows = rng.choice(
+                    int(keep.sum()),
+                    self.n_chains,
+                    p=sample_weight[keep] / sample_weight[keep].sum(),
+                )
+                pos0 = X[keep][rows]
+        elif not warm and X is None and init == "auto":
+            gauss = _gaussian_start(fm, mu, bounds)
+            if gauss is not None:
+                coef0, mean0, cov0 = gauss
+                start, used = coef0 * std, "gaussian"
+                pos0 = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
+                pos0 = np.clip(pos0, bounds[:, 0], bounds[:, 1])
         step0 = INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
         width = bounds[:, 1] - bounds[:, 0]
         if warm:
@@ -323,17 +367,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             pos0 = np.clip((self.chains_ - bounds[:, 0]) / width, 0.0, 1.0)
             step0 = self.step_size_
         elif start is not None:
-            # Chains start on data rows (drawn by weight): if the start is right,
-            # they are already draws from the model and need no burn-in.
             phi0 = start
-            keep = sample_weight > 0
-            rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
-            rows = rng.choice(
-                int(keep.sum()),
-                self.n_chains,
-                p=sample_weight[keep] / sample_weight[keep].sum(),
-            )
-            pos0 = (X[keep][rows] - bounds[:, 0]) / width
+            pos0 = (pos0 - bounds[:, 0]) / width
         else:
             phi0 = np.zeros(p)
             pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
@@ -409,7 +444,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = history
-        self.init_ = "score_matching" if start is not None else "zero"
+        self.init_ = used
         if not converged:
             warnings.warn(
                 f"{type(self).__name__} did not meet tol={self.tol} in "
@@ -431,11 +466,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Bonferroni-corrected normal quantile of :func:`_error_quantile`: the
         error is indistinguishable from one below ``tol``.
 
-        With ``verify`` (a score-matching start), the chains first run
-        :data:`N_VERIFY_CHUNKS` chunk(s) at the fixed start without any
+        With ``verify`` (a score-matching or Gaussian start), the chains first
+        run :data:`N_VERIFY_CHUNKS` chunk(s) at the fixed start without any
         parameter step; when the rule holds on the last, that start is the fit.
-        Otherwise learning continues from it with the learning rate scaled by
-        :data:`CORRECTION_SCALE`, so that noisy steps do not throw it away.
+        Otherwise learning continues from it as usual.
         """
         pieces = {"moment_error": [], "acceptance": [], "step_size": [], "phase": []}
         converged = False
@@ -493,9 +527,6 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 if stat < self.tol:
                     converged = True
                     break
-                hyper = hyper._replace(
-                    learning_rate=hyper.learning_rate * CORRECTION_SCALE
-                )
                 continue
             if converged:
                 averaged += k

@@ -67,12 +67,14 @@ class MaxEntDual(_BaseEBM):
         axis) for ``coef`` in one linear solve from ``X``, starts the chains
         on rows of ``X``, and runs them at that fixed start for one window:
         if the convergence rule (see ``tol``) holds, that start is the fit
-        and no parameter step is taken; otherwise it is corrected by damped
-        natural-gradient steps at a quarter of ``learning_rate``. It needs
-        ``X`` and features differentiable in ``x`` (no ``Indicator``).
-        ``"zero"`` starts from the uniform distribution. ``"auto"`` uses
-        score matching when it applies and ``"zero"`` otherwise (fits from
-        ``moments``, indicator features, ``warm_start``).
+        and no parameter step is taken; otherwise learning continues from it.
+        It needs ``X`` and features differentiable in ``x`` (no
+        ``Indicator``). ``"zero"`` starts from the uniform distribution.
+        ``"auto"`` uses score matching when it applies; for ``fit(moments=...)``
+        with the ``"quadratic"`` preset it starts, in the same verified way,
+        from the Gaussian with the target means and covariance (the max-ent
+        solution when the box is wide); otherwise (indicator features,
+        ``warm_start``) it starts from zero.
     random_state : int, RandomState instance or None, default=None
         Seeds the chains, the annealed importance sampler and the fit.
     verbose : int, default=0
@@ -108,9 +110,9 @@ class MaxEntDual(_BaseEBM):
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (the chains' ``max_k |e_k|``),
         ``"acceptance"``, ``"step_size"``, and ``"phase"`` (``"verify"`` at a
-        fixed score-matching start, ``"learn"``, ``"average"``).
+        fixed score-matching or Gaussian start, ``"learn"``, ``"average"``).
     init_ : str
-        The start used: ``"score_matching"`` or ``"zero"``.
+        The start used: ``"score_matching"``, ``"gaussian"`` or ``"zero"``.
 
     See Also
     --------

@@ -384,3 +384,31 @@ def test_divergence_raises_and_leaves_estimator_as_it_was(data, monkeypatch):
         fitted.set_params(max_iter=60).fit(data)
     np.testing.assert_array_equal(fitted.coef_, before)
     assert fitted.max_iter == 60
+
+
+def test_gaussian_start_from_moments_is_verified():
+    # Exact moments of a Gaussian (sd 0.1) deep inside [-1, 1]^3: faces are 10
+    # sd away, so the quadratic max-ent model on the box is that Gaussian, and
+    # its coef is known in closed form: (P m, -diag(P) / 2, -P_ij).
+    m = np.array([0.1, -0.2, 0.05])
+    corr = np.array([[1.0, 0.5, 0.0], [0.5, 1.0, -0.4], [0.0, -0.4, 1.0]])
+    S = 0.1**2 * corr
+    iu, ju = np.triu_indices(3, k=1)
+    second = S + np.outer(m, m)
+    mu = np.r_[m, np.diag(second), second[iu, ju]]
+    model = MaxEntDual(bounds=[[-1, 1]] * 3, random_state=0).fit(moments=mu)
+    assert model.init_ == "gaussian"
+    assert set(model.history_["phase"]) == {"verify"}
+    P = np.linalg.inv(S)
+    exact = np.r_[P @ m, -0.5 * np.diag(P), -P[iu, ju]]
+    np.testing.assert_allclose(model.coef_, exact, rtol=1e-6)
+    # Its normalisation is the Gaussian's: log Z on the unit box (width 2 per
+    # axis) is log[(2 pi)^(3/2) |S|^(1/2) exp(m·P m / 2)] - 3 log 2. AIS error:
+    # 3 standard errors plus 0.01 nats of bias allowance.
+    exact_log_z = (
+        1.5 * np.log(2 * np.pi)
+        + 0.5 * np.linalg.slogdet(S)[1]
+        + 0.5 * m @ P @ m
+        - 3 * np.log(2)
+    )
+    assert abs(model.log_partition_ - exact_log_z) < 3 * model.log_partition_std_ + 0.01

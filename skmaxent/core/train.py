@@ -190,9 +190,15 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     phi_sum = jnp.where(average, state.phi_sum + phi, state.phi_sum)
     n_avg = jnp.where(average, state.n_avg + 1, state.n_avg)
 
+    # The median chain's acceptance, not the mean: a minority of chains left
+    # far out in the tails (steep energy, poor acceptance at any step size)
+    # must not shrink everyone's step size until no chain can move.
     adapt = hyper.adapt & active
     tracked = adaptation.track(
-        state.step_size, acceptance, hyper.target_accept, ADAPT_GAIN
+        state.step_size,
+        jnp.median(info.acceptance_rate),
+        hyper.target_accept,
+        ADAPT_GAIN,
     )
     step_size = jnp.where(adapt, tracked, state.step_size)
 
