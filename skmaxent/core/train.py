@@ -176,15 +176,24 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     x = box.low + chains.position * (box.high - box.low)
     G = (fm.values_batch(x, box.low, box.high) - hyper.mean) / hyper.std
     gbar = jnp.mean(G, axis=0)
-    cov = feature_covariance(G)
-    first = state.iteration == 0
-    fisher = jnp.where(first, cov, (1 - hyper.ema) * state.fisher + hyper.ema * cov)
     direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
     residual = -direction
-    step = natural_step(direction, fisher, hyper.Q, hyper.damping, hyper.max_norm)
-
     active = state.iteration < hyper.max_iter
     learn = hyper.learn & active
+
+    def learn_step(fisher):
+        # The Fisher EMA starts from the first covariance it sees (zero trace
+        # marks "not yet"): verification iterations do not learn and skip the
+        # O(C p^2 + p^3) covariance and solve altogether.
+        cov = feature_covariance(G)
+        fresh = jnp.trace(fisher) == 0
+        fisher = jnp.where(fresh, cov, (1 - hyper.ema) * fisher + hyper.ema * cov)
+        step = natural_step(direction, fisher, hyper.Q, hyper.damping, hyper.max_norm)
+        return fisher, step
+
+    fisher, step = jax.lax.cond(
+        learn, learn_step, lambda f: (f, jnp.zeros_like(direction)), state.fisher
+    )
     phi = jnp.where(learn, state.phi + hyper.learning_rate * step, state.phi)
     average = hyper.average & active
     phi_sum = jnp.where(average, state.phi_sum + phi, state.phi_sum)
