@@ -19,7 +19,9 @@ Throughput is leapfrog-gradient evaluations per second,
 ``C * n_steps * n_leapfrog / seconds``, median of several runs after
 compilation, the runners timed in turns. The last line printed is
 ``ratio skmaxent/blackjax: R`` for n = 50, C = 1024. ``--full`` sweeps n and C
-and writes a JSON file under ``benchmarks/results/``.
+and writes a JSON file under ``benchmarks/results/``. With several JAX devices
+(e.g. ``XLA_FLAGS=--xla_force_host_platform_device_count=2``) the chains are
+sharded over all of them.
 
 Run: ``python benchmarks/sampler.py [--full]``.
 """
@@ -126,6 +128,14 @@ def measure(n, n_chains, repeats=5):
     Ws = np.asarray(W + W.T, dtype=np.float64)
     M = jnp.asarray(Ws / (2.0 * np.linalg.norm(Ws, 2)), jnp.float32)
     positions = jax.random.uniform(k_u, (n_chains, n), minval=0.05, maxval=0.95)
+    if len(jax.devices()) > 1 and n_chains % len(jax.devices()) == 0:
+        # Chains sharded over all devices (as MaxEntDual(devices=None) does);
+        # jit propagates the layout through every runner.
+        mesh = jax.sharding.Mesh(np.array(jax.devices()), ("chains",))
+        sharding = jax.sharding.NamedSharding(
+            mesh, jax.sharding.PartitionSpec("chains")
+        )
+        positions = jax.device_put(positions, sharding)
     n_steps = max(2, int(WORK / (n_chains * n * n * N_LEAPFROG)))
     n_steps = min(n_steps, 200)
     evals = n_chains * n_steps * N_LEAPFROG
@@ -163,7 +173,8 @@ def main():
     info = system_info()
     print(
         f"jax {info['jax']} on {info['device']} ({info['cpu_count']} CPUs), "
-        f"git {info['git'][:10]}; n_leapfrog={N_LEAPFROG}, "
+        f"git {info['git'][:10]}; {len(jax.devices())} device(s); "
+        f"n_leapfrog={N_LEAPFROG}, "
         f"step {STEP_SIZE} (blackjax {BLACKJAX_STEP_SIZE} in logit space)"
     )
     print("evals/s = chains * steps * n_leapfrog / median seconds (after compile)")

@@ -97,6 +97,39 @@ def _error_quantile(p: int) -> float:
     return float(scipy.stats.norm.isf(0.025 / p))
 
 
+def _chain_sharding(devices, n_chains):
+    """Sharding of the chains axis over JAX devices, or ``None`` for one device.
+
+    ``devices=None`` uses every device when there are several and they divide
+    ``n_chains`` (else one device); an int asks for that many devices, and it
+    is an error if there are fewer or they do not divide ``n_chains``. The
+    chains' positions are placed on a 1-D mesh named ``"chains"``; ``jit``
+    propagates the layout, so parameters stay replicated and the feature
+    means over chains are reduced across devices by XLA.
+    """
+    available = jax.devices()
+    if devices is None:
+        k = len(available)
+        if k == 1 or n_chains % k:
+            return None
+    else:
+        k = int(devices)
+        if k > len(available):
+            raise ValueError(
+                f"devices={k} but JAX sees only {len(available)} device(s): "
+                f"{available}."
+            )
+        if n_chains % k:
+            raise ValueError(
+                f"n_chains={n_chains} must be a multiple of devices={k} to shard "
+                "the chains evenly."
+            )
+        if k == 1:
+            return None
+    mesh = jax.sharding.Mesh(np.array(available[:k]), ("chains",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
+
+
 def _gaussian_start(fm, mu, bounds):
     """``coef``, mean and covariance of the Gaussian with the target moments.
 
@@ -198,6 +231,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "init": [StrOptions({"auto", "score_matching", "zero"})],
+        "devices": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ fit
@@ -323,6 +357,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         else:
             R = np.zeros((p, p))
 
+        sharding = _chain_sharding(getattr(self, "devices", None), self.n_chains)
         key = _key_from_random_state(self.random_state)
         key, k_init, k_ais = jax.random.split(key, 3)
         warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -373,10 +408,13 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             phi0 = np.zeros(p)
             pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
         f32 = partial(np.asarray, dtype=np.float32)
+        pos0 = f32(pos0)
+        if sharding is not None:
+            pos0 = jax.device_put(pos0, sharding)
         state, Q = train.start(
             key,
             f32(phi0),
-            f32(pos0),
+            pos0,
             np.float32(step0),
             f32(std),
             low,

@@ -75,6 +75,13 @@ class MaxEntDual(_BaseEBM):
         from the Gaussian with the target means and covariance (the max-ent
         solution when the box is wide); otherwise (indicator features,
         ``warm_start``) it starts from zero.
+    devices : int or None, default=None
+        JAX devices the chains are sharded over (a 1-D mesh named
+        ``"chains"``; parameters replicated). ``None`` uses all devices when
+        there are several and they divide ``n_chains``, else one. An int asks
+        for exactly that many (``n_chains`` must be a multiple). On CPU,
+        ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (set before
+        JAX is imported) splits the cores into two devices.
     random_state : int, RandomState instance or None, default=None
         Seeds the chains, the annealed importance sampler and the fit.
     verbose : int, default=0
@@ -148,6 +155,7 @@ class MaxEntDual(_BaseEBM):
         tol=1e-3,
         warm_start=False,
         init="auto",
+        devices=None,
         random_state=None,
         verbose=0,
     ):
@@ -163,5 +171,6 @@ class MaxEntDual(_BaseEBM):
         self.tol = tol
         self.warm_start = warm_start
         self.init = init
+        self.devices = devices
         self.random_state = random_state
         self.verbose = verbose
