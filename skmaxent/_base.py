@@ -26,13 +26,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skmaxent._starts import chain_sharding, gaussian_start, score_matching_start
 from skmaxent._validation import (
     check_bounds,
     check_feasible,
     check_moments,
     infer_bounds,
 )
-from skmaxent.core import ais, score_matching, train
+from skmaxent.core import ais, train
 from skmaxent.core.roughness import roughness_matrix
 from skmaxent.core.types import Box
 from skmaxent.features import compile_features, resolve_features
@@ -55,8 +56,6 @@ ROW_BLOCK = 1024
 #: burn-in to discard, and HMC at any step size leaves the model invariant, so
 #: adapting the step size meanwhile does not bias the moments.
 N_VERIFY_CHUNKS = 1
-#: Ridge of the score-matching solve, relative to the mean of diag Γ.
-SM_RIDGE = 1e-6
 
 
 def _key_from_random_state(random_state) -> jax.Array:
@@ -95,101 +94,6 @@ def _error_quantile(p: int) -> float:
     so a large model is not held back by the largest of many noisy errors.
     """
     return float(scipy.stats.norm.isf(0.025 / p))
-
-
-def _chain_sharding(devices, n_chains):
-    """Sharding of the chains axis over JAX devices, or ``None`` for one device.
-
-    ``devices=None`` uses every device when there are several and they divide
-    ``n_chains`` (else one device); an int asks for that many devices, and it
-    is an error if there are fewer or they do not divide ``n_chains``. The
-    chains' positions are placed on a 1-D mesh named ``"chains"``; ``jit``
-    propagates the layout, so parameters stay replicated and the feature
-    means over chains are reduced across devices by XLA.
-    """
-    available = jax.devices()
-    if devices is None:
-        k = len(available)
-        if k == 1 or n_chains % k:
-            return None
-    else:
-        k = int(devices)
-        if k > len(available):
-            raise ValueError(
-                f"devices={k} but JAX sees only {len(available)} device(s): "
-                f"{available}."
-            )
-        if n_chains % k:
-            raise ValueError(
-                f"n_chains={n_chains} must be a multiple of devices={k} to shard "
-                "the chains evenly."
-            )
-        if k == 1:
-            return None
-    mesh = jax.sharding.Mesh(np.array(available[:k]), ("chains",))
-    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
-
-
-def _gaussian_start(fm, mu, bounds):
-    """``coef``, mean and covariance of the Gaussian with the target moments.
-
-    For the ``"quadratic"`` preset (targets ``E[x_i]``, ``E[x_i^2]``,
-    ``E[x_i x_j]``), the max-ent density on all of R^n is the Gaussian with
-    that mean ``m`` and covariance ``S``: ``coef = (P m, -diag(P)/2, -P_ij)``
-    with ``P = S^-1``. On the box it is exact up to the mass the Gaussian puts
-    outside, and otherwise a start that the chains verify and correct.
-    Returns ``None`` for other features or when ``S`` is not positive definite.
-    """
-    n = fm.n_features_in
-    if fm.specs != resolve_features("quadratic", n):
-        return None
-    iu, ju = np.triu_indices(n, k=1)
-    m = mu[:n]
-    second = np.diag(mu[n : 2 * n])
-    second[iu, ju] = second[ju, iu] = mu[2 * n :]
-    S = second - np.outer(m, m)
-    try:
-        L = np.linalg.cholesky(S)
-    except np.linalg.LinAlgError:
-        return None
-    P = scipy.linalg.cho_solve((L, True), np.eye(n))
-    coef = np.r_[P @ m, -0.5 * np.diag(P), -P[iu, ju]]
-    return (coef, m, S) if np.all(np.isfinite(coef)) else None
-
-
-def _score_matching_start(fm, X, sample_weight, bounds, std):
-    """Standardised natural parameters ``phi = coef * std`` by score matching.
-
-    One linear solve of the generalised score-matching system on the rows of
-    positive weight (see :mod:`skmaxent.core.score_matching`); the structured
-    O(N n³) form serves the ``"quadratic"`` preset. Returns ``None`` when the
-    system is singular or the solution is not finite.
-    """
-    keep = sample_weight > 0
-    w = sample_weight[keep] / sample_weight[keep].sum()
-    Xk = jnp.asarray(X[keep], jnp.float32)
-    w = jnp.asarray(w, jnp.float32)
-    low = jnp.asarray(bounds[:, 0], jnp.float32)
-    high = jnp.asarray(bounds[:, 1], jnp.float32)
-    n = fm.n_features_in
-    if fm.specs == resolve_features("quadratic", n):
-        Gamma, g = score_matching.quadratic_system(Xk, w, low, high, n)
-    else:
-        Gamma, g = score_matching.score_matching_system(Xk, w, low, high, fm)
-    # Standardised coordinates: coef = phi / std, so Γ -> Γ / (s sᵀ), g -> g / s.
-    Gamma = np.asarray(Gamma, np.float64) / np.outer(std, std)
-    g = np.asarray(g, np.float64) / std
-    if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
-        return None
-    p = g.shape[0]
-    lam = SM_RIDGE * np.trace(Gamma) / p
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-            phi = scipy.linalg.solve(Gamma + lam * np.eye(p), g, assume_a="pos")
-    except (np.linalg.LinAlgError, ValueError):
-        return None
-    return phi if np.all(np.isfinite(phi)) else None
 
 
 def _feature_values(fm, X, bounds):
@@ -357,7 +261,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         else:
             R = np.zeros((p, p))
 
-        sharding = _chain_sharding(getattr(self, "devices", None), self.n_chains)
+        sharding = chain_sharding(getattr(self, "devices", None), self.n_chains)
         key = _key_from_random_state(self.random_state)
         key, k_init, k_ais = jax.random.split(key, 3)
         warm = self.warm_start and self.__sklearn_is_fitted__()
@@ -370,7 +274,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         start, used = None, "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
         if not warm and X is not None and fm.differentiable and init != "zero":
-            start = _score_matching_start(fm, X, sample_weight, bounds, std)
+            start = score_matching_start(fm, X, sample_weight, bounds, std)
             if start is None and init == "score_matching":
                 raise ValueError(
                     "init='score_matching' failed: the score-matching system is "
@@ -389,7 +293,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 )
                 pos0 = X[keep][rows]
         elif not warm and X is None and init == "auto":
-            gauss = _gaussian_start(fm, mu, bounds)
+            gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
                 start, used = coef0 * std, "gaussian"

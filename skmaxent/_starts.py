@@ -1,0 +1,113 @@
+"""Where a fit starts: score-matching and Gaussian starting parameters, chain layout.
+
+Shell-side helpers of :class:`skmaxent._base._BaseEBM` (NumPy and SciPy glue
+around one jitted core call), kept apart from the fit's control flow.
+"""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
+
+from skmaxent.core import score_matching
+from skmaxent.features import resolve_features
+
+#: Ridge of the score-matching solve, relative to the mean of diag Γ.
+SM_RIDGE = 1e-6
+
+
+def chain_sharding(devices, n_chains):
+    """Sharding of the chains axis over JAX devices, or ``None`` for one device.
+
+    ``devices=None`` uses every device when there are several and they divide
+    ``n_chains`` (else one device); an int asks for that many devices, and it
+    is an error if there are fewer or they do not divide ``n_chains``. The
+    chains' positions are placed on a 1-D mesh named ``"chains"``; ``jit``
+    propagates the layout, so parameters stay replicated and the feature
+    means over chains are reduced across devices by XLA.
+    """
+    available = jax.devices()
+    if devices is None:
+        k = len(available)
+        if k == 1 or n_chains % k:
+            return None
+    else:
+        k = int(devices)
+        if k > len(available):
+            raise ValueError(
+                f"devices={k} but JAX sees only {len(available)} device(s): "
+                f"{available}."
+            )
+        if n_chains % k:
+            raise ValueError(
+                f"n_chains={n_chains} must be a multiple of devices={k} to shard "
+                "the chains evenly."
+            )
+        if k == 1:
+            return None
+    mesh = jax.sharding.Mesh(np.array(available[:k]), ("chains",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
+
+
+def gaussian_start(fm, mu, bounds):
+    """``coef``, mean and covariance of the Gaussian with the target moments.
+
+    For the ``"quadratic"`` preset (targets ``E[x_i]``, ``E[x_i^2]``,
+    ``E[x_i x_j]``), the max-ent density on all of R^n is the Gaussian with
+    that mean ``m`` and covariance ``S``: ``coef = (P m, -diag(P)/2, -P_ij)``
+    with ``P = S^-1``. On the box it is exact up to the mass the Gaussian puts
+    outside, and otherwise a start that the chains verify and correct.
+    Returns ``None`` for other features or when ``S`` is not positive definite.
+    """
+    n = fm.n_features_in
+    if fm.specs != resolve_features("quadratic", n):
+        return None
+    iu, ju = np.triu_indices(n, k=1)
+    m = mu[:n]
+    second = np.diag(mu[n : 2 * n])
+    second[iu, ju] = second[ju, iu] = mu[2 * n :]
+    S = second - np.outer(m, m)
+    try:
+        L = np.linalg.cholesky(S)
+    except np.linalg.LinAlgError:
+        return None
+    P = scipy.linalg.cho_solve((L, True), np.eye(n))
+    coef = np.r_[P @ m, -0.5 * np.diag(P), -P[iu, ju]]
+    return (coef, m, S) if np.all(np.isfinite(coef)) else None
+
+
+def score_matching_start(fm, X, sample_weight, bounds, std):
+    """Standardised natural parameters ``phi = coef * std`` by score matching.
+
+    One linear solve of the generalised score-matching system on the rows of
+    positive weight (see :mod:`skmaxent.core.score_matching`); the structured
+    O(N n³) form serves the ``"quadratic"`` preset. Returns ``None`` when the
+    system is singular or the solution is not finite.
+    """
+    keep = sample_weight > 0
+    w = sample_weight[keep] / sample_weight[keep].sum()
+    Xk = jnp.asarray(X[keep], jnp.float32)
+    w = jnp.asarray(w, jnp.float32)
+    low = jnp.asarray(bounds[:, 0], jnp.float32)
+    high = jnp.asarray(bounds[:, 1], jnp.float32)
+    n = fm.n_features_in
+    if fm.specs == resolve_features("quadratic", n):
+        Gamma, g = score_matching.quadratic_system(Xk, w, low, high, n)
+    else:
+        Gamma, g = score_matching.score_matching_system(Xk, w, low, high, fm)
+    # Standardised coordinates: coef = phi / std, so Γ -> Γ / (s sᵀ), g -> g / s.
+    Gamma = np.asarray(Gamma, np.float64) / np.outer(std, std)
+    g = np.asarray(g, np.float64) / std
+    if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
+        return None
+    p = g.shape[0]
+    lam = SM_RIDGE * np.trace(Gamma) / p
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            phi = scipy.linalg.solve(Gamma + lam * np.eye(p), g, assume_a="pos")
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+    return phi if np.all(np.isfinite(phi)) else None
