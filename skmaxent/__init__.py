@@ -10,6 +10,8 @@ __version__ = "0.1.0.dev0"
 
 _ESTIMATORS = {
     "MaxEntDual": "skmaxent._maxent",
+    "MomentMatchingEBM": "skmaxent._smm",
+    "MarginalPrior": "skmaxent.priors",
     "ScoreMatchingGaussian": "skmaxent._gaussian",
 }
 

@@ -59,3 +59,99 @@ def natural_step(
     step = jnp.linalg.solve(L.T, jnp.linalg.solve(L, direction))
     norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step), 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
+
+
+# ----------------------------------------------------------------------------
+# Moment matching (SMM): J = 1/2 |E[g] - nu|^2 + penalties, for any energy.
+#
+# With r = dJ/dE[F] (the standardised moment residual, and the marginal priors'
+# gradient in their bin probabilities) and dE_p[F]/dtheta = -Cov[F, grad E],
+# grad J = -Cov[F, grad_theta E]ᵀ r: a per-chain weight times each chain's
+# energy gradient, never a covariance matrix.
+
+
+def smm_weights(F: Array, r: Array) -> Array:
+    """Weights ``w_c = -(F_c - Fbar)·r / C`` of the plain covariance estimator.
+
+    ``grad J = sum_c w_c grad_theta E(x_c)`` (that is ``mean_c`` of the
+    unscaled weights times the gradients). ``F`` (C, q) are feature values at
+    the chains and ``r`` (q,) the loss's gradient in the feature means. When
+    ``r`` is computed from the same chains (``r = Fbar - nu``), the product
+    carries a bias of order ``1/C`` (third cumulants of ``F``);
+    :func:`cross_fit_weights` removes it.
+    """
+    C = F.shape[0]
+    return -((F - jnp.mean(F, axis=0)) @ r) / C
+
+
+def cross_fit_weights(F: Array, residual) -> tuple[Array, Array, Array]:
+    """Split-half weights: covariance from one half, residual from the other.
+
+    The chains are split into ``A`` (the first ``C // 2``) and ``B`` (the rest,
+    both of at least 2 chains). For ``c`` in ``A``,
+    ``w_c = -(F_c - Fbar_A)·residual(Fbar_B) / (2 (|A| - 1))``, and symmetrically
+    for ``B``. Given the chains' distribution the two halves are independent,
+    so ``sum_c w_c h_c`` is an unbiased estimate of
+    ``-Cov[F, h]ᵀ residual(E[F])`` when ``residual`` is affine (the moment
+    residual ``Fbar - nu``), and has an ``O(1/C)`` bias otherwise (the KL
+    prior), where the plain estimator is biased by ``O(1/C)`` in any case.
+
+    Parameters
+    ----------
+    F : (C, q) feature values at the chains, ``C >= 4``.
+    residual : function ``(q,) -> (q,)``, the loss's gradient in the means.
+
+    Returns
+    -------
+    w : (C,) weights, so that ``grad J = Hᵀ w`` for per-chain gradients ``H``.
+    r_a, r_b : (q,) the residuals from halves A and B.
+    """
+    C = F.shape[0]
+    a = C // 2
+    FA, FB = F[:a], F[a:]
+    mA, mB = jnp.mean(FA, axis=0), jnp.mean(FB, axis=0)
+    r_a, r_b = residual(mA), residual(mB)
+    wA = -((FA - mA) @ r_b) / (2 * (a - 1))
+    wB = -((FB - mB) @ r_a) / (2 * (C - a - 1))
+    return jnp.concatenate([wA, wB]), r_a, r_b
+
+
+def linear_smm_gradient(G: Array, w: Array) -> Array:
+    """``sum_c w_c grad_phi E(x_c)`` for the linear energy ``E = -phi·g``: ``-Gᵀw``.
+
+    With :func:`smm_weights` this is ``Cov[g, g] (gbar - nu)`` without forming
+    the ``(p, p)`` covariance: two passes over ``G`` (C, p), ``O(C p)``.
+    """
+    return -(G.T @ w)
+
+
+def marginal_penalty(
+    p_hat: Array, probs: Array, strength: Array, kl: Array, eps: Array
+) -> tuple[Array, Array]:
+    """Marginal-prior penalty and its gradient in the bin probabilities ``p_hat``.
+
+    Bins of all priors are concatenated, each with its own ``probs`` ``q``,
+    ``strength`` ``s`` and kind (``kl`` True for ``"kl"``):
+
+    - KL: ``s (q log(q / p) - q + p)``, the generalised Kullback–Leibler
+      divergence (equal to ``KL(q || p)`` summed over bins that cover the
+      range); gradient ``s (1 - q / p)``. ``p`` is floored at ``eps`` so that
+      an empty bin gives a large, finite pull.
+    - L2: ``s (p - q)^2 / 2``; gradient ``s (p - q)``.
+
+    Both are zero, with zero gradient, at ``p_hat = probs``. The gradient is
+    what the covariance estimators need: the penalty's gradient in the
+    parameters is ``-Cov[1_bins, grad_theta E]ᵀ grad``.
+
+    Returns
+    -------
+    value : () the total penalty.
+    grad : (B,) its gradient in ``p_hat``.
+    """
+    p = jnp.maximum(p_hat, eps)
+    safe_q = jnp.where(probs > 0, probs, 1.0)
+    kl_value = jnp.where(probs > 0, probs * jnp.log(safe_q / p), 0.0) - probs + p
+    kl_grad = 1.0 - probs / p
+    value = jnp.where(kl, kl_value, 0.5 * (p_hat - probs) ** 2)
+    grad = jnp.where(kl, kl_grad, p_hat - probs)
+    return jnp.sum(strength * value), strength * grad

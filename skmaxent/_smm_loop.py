@@ -1,0 +1,112 @@
+"""The host loop of MomentMatchingEBM: chunks, convergence rule, learning rate.
+
+Between jitted chunks of :func:`skmaxent.core.train_smm.run_chunk` the host
+records the history, checks divergence and the convergence rule, halves the
+learning rate on a plateau, and stops after the averaging iterations. Apart
+from ``_smm.py`` so that each module keeps to one concept.
+"""
+
+import numpy as np
+import scipy.stats
+
+from skmaxent._base import N_AVERAGE, _error_quantile
+from skmaxent.core import train_smm
+
+#: Learning-rate halving on a plateau: when a window's mean loss has not
+#: fallen below ``(1 - PLATEAU_RTOL)`` times the best window's for
+#: ``PLATEAU_PATIENCE`` windows, down to ``learning_rate / MAX_LR_DECAY``.
+PLATEAU_RTOL = 0.01
+PLATEAU_PATIENCE = 2
+MAX_LR_DECAY = 16.0
+#: Windows whose mean gradients enter the convergence rule of penalised fits.
+N_GRADIENT_WINDOWS = 4
+
+
+def run(est, state, hyper, fm, energy, config, penalised):
+    """Host loop over chunks: learn until the convergence rule holds, then average.
+
+    See ``tol`` for the rule: on the latest chunk, ``max_k (|e_k| - z SE_k)
+    < tol`` on the moment residual, or on the gradient of ``J`` when
+    ``penalised``. Adam's iterates jitter at a scale set by the learning
+    rate, which on a stiff loss (a strong prior) keeps the window's mean
+    gradient from settling: the rate is halved when the loss plateaus.
+    """
+    names = ("moment_error", "smm_loss", "acceptance", "step_size", "phase")
+    pieces = {name: [] for name in names + ("learning_rate",)}
+    converged, averaged, error = False, 0, np.inf
+    best, stale, lr = np.inf, 0, float(hyper.learning_rate)
+    gradients = []
+    bar = None
+    if est.verbose > 0:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=est.max_iter, desc=type(est).__name__)
+    done = int(state.iteration)
+    limit = done + est.max_iter
+    hyper = hyper._replace(max_iter=np.int32(limit))
+    while done < limit:
+        phase = "average" if converged else "learn"
+        state, info = train_smm.run_chunk(state, hyper, fm, energy, config)
+        new_done = int(state.iteration)
+        k, done = new_done - done, new_done
+        for name in names[:-1]:
+            pieces[name].append(np.asarray(getattr(info, name))[:k])
+        pieces["phase"].append(np.full(k, phase))
+        pieces["learning_rate"].append(np.full(k, lr))
+        if not bool(info.finite):
+            res = np.nan_to_num(np.asarray(info.residual), nan=np.inf)
+            worst = int(np.argmax(np.abs(res)))
+            raise RuntimeError(
+                f"The fit diverged at iteration {done}: non-finite parameters "
+                f"or chains (largest residual on feature {worst} "
+                f"'{fm.names[worst]}'). Try a smaller learning_rate or alpha > 0."
+            )
+        if penalised:
+            stat = gradient_statistic(gradients, np.asarray(info.gradient))
+        else:
+            g, se = np.asarray(info.residual), np.asarray(info.residual_se)
+            stat = float(np.max(np.abs(g) - _error_quantile(g.size) * se))
+        error = float(np.max(np.abs(np.asarray(info.residual))))
+        if bar is not None:
+            bar.update(k)
+            bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+        if converged:
+            averaged += k
+            if averaged >= N_AVERAGE:
+                break
+        elif stat < est.tol:
+            converged = True
+            hyper = hyper._replace(adapt=np.asarray(False), average=np.asarray(True))
+        else:
+            loss = float(np.mean(np.asarray(info.smm_loss)[:k]))
+            stale = 0 if loss < (1 - PLATEAU_RTOL) * best else stale + 1
+            best = min(best, loss)
+            floor = est.learning_rate / MAX_LR_DECAY
+            if stale >= PLATEAU_PATIENCE and lr > floor * (1 + 1e-6):
+                lr, stale = max(lr / 2, floor), 0
+                hyper = hyper._replace(learning_rate=np.float32(lr))
+    if bar is not None:
+        bar.close()
+    history = {name: np.concatenate(v) for name, v in pieces.items()}
+    return state, history, converged, error
+
+
+def gradient_statistic(gradients, gradient):
+    """``max_k (|mean_k| - t SE_k)`` over the last windows' mean gradients.
+
+    The standard error is the spread of the windows' means (batch means):
+    it includes every source of noise -- the chains, the residual shared
+    by all chains, the optimizer's jitter -- which per-chain spreads
+    would miss. ``t`` is Student's quantile with ``M - 1`` degrees of
+    freedom, Bonferroni-corrected over the parameters. ``inf`` until
+    :data:`N_GRADIENT_WINDOWS` windows are in.
+    """
+    gradients.append(gradient)
+    del gradients[:-N_GRADIENT_WINDOWS]
+    M = len(gradients)
+    if M < N_GRADIENT_WINDOWS:
+        return np.inf
+    g = np.asarray(gradients)
+    se = g.std(axis=0, ddof=1) / np.sqrt(M)
+    t = float(scipy.stats.t.isf(0.025 / g.shape[1], M - 1))
+    return float(np.max(np.abs(g.mean(axis=0)) - t * se))
