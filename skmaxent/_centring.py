@@ -27,7 +27,8 @@ __all__ = ["Shift", "shift_map"]
 
 class Shift(NamedTuple):
     """``f(x - c) = T f(x) + t``: the centre ``c`` (n,), ``T`` as CSR (p, p)
-    and its COO entries (for the core), and the constant ``t`` (p,)."""
+    and its COO entries (for the core), the constant ``t`` (p,), and the
+    COO entries of ``T^-1`` (the shift by ``-c``)."""
 
     c: np.ndarray
     T: scipy.sparse.csr_array
@@ -35,6 +36,7 @@ class Shift(NamedTuple):
     cols: np.ndarray
     vals: np.ndarray
     t: np.ndarray
+    inv: tuple
 
 
 def _entries(specs, c):
@@ -95,7 +97,11 @@ def shift_map(specs, bounds) -> Shift:
         c = np.zeros(bounds.shape[0])
         rows = cols = np.arange(p)
         vals, t = np.ones(p), np.zeros(p)
+        inv = (rows, cols, vals)
     else:
         rows, cols, vals, t = entries
+        # f(x) = f((x - c) + c): the shift by -c inverts the shift by c.
+        inv = _entries(specs, -c)[:3]
     T = scipy.sparse.csr_array((vals, (rows, cols)), shape=(p, p))
-    return Shift(c, T, rows.astype(np.int32), cols.astype(np.int32), vals, t)
+    inv = (inv[0].astype(np.int32), inv[1].astype(np.int32), inv[2])
+    return Shift(c, T, rows.astype(np.int32), cols.astype(np.int32), vals, t, inv)

@@ -92,8 +92,6 @@ class MomentMatchingEBM(_BaseEBM):
     learning_rate : float, default=0.02
         Adam's learning rate, on standardised parameters ``coef * s`` for the
         linear energy. Gradients are first clipped to a global norm of 1.
-        The rate is halved (down to a sixteenth) whenever the window mean of
-        ``J`` has not fallen by 1% for two windows.
     max_iter : int, default=1000
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
@@ -164,8 +162,8 @@ class MomentMatchingEBM(_BaseEBM):
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (``max_k`` of the standardised
         residual), ``"smm_loss"`` (``J`` with its penalties),
-        ``"acceptance"``, ``"step_size"``, ``"learning_rate"``, ``"phase"``
-        (``"learn"``, ``"average"``).
+        ``"acceptance"``, ``"step_size"``, ``"phase"`` (``"learn"``,
+        ``"average"``).
 
     See Also
     --------
@@ -300,6 +298,10 @@ class MomentMatchingEBM(_BaseEBM):
             t_rows=sh.rows,
             t_cols=sh.cols,
             t_vals=_f32(sh.vals),
+            inv_rows=sh.inv[0],
+            inv_cols=sh.inv[1],
+            inv_vals=_f32(sh.inv[2]),
+            user_std=_f32(fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]),
             alpha=np.float32(self.alpha),
             roughness=np.float32(self.roughness),
             rough_rows=np.asarray(rows, np.int32),

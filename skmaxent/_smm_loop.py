@@ -1,9 +1,9 @@
 """The host loop of MomentMatchingEBM: chunks, convergence rule, learning rate.
 
 Between jitted chunks of :func:`skmaxent.core.train_smm.run_chunk` the host
-records the history, checks divergence and the convergence rule, halves the
-learning rate on a plateau, and stops after the averaging iterations. Apart
-from ``_smm.py`` so that each module keeps to one concept.
+records the history, checks divergence and the convergence rule, and stops
+after the averaging iterations. Apart from ``_smm.py`` so that each module
+keeps to one concept.
 """
 
 import numpy as np
@@ -12,12 +12,6 @@ import scipy.stats
 from skmaxent._base import N_AVERAGE, _error_quantile
 from skmaxent.core import train_smm
 
-#: Learning-rate halving on a plateau: when a window's mean loss has not
-#: fallen below ``(1 - PLATEAU_RTOL)`` times the best window's for
-#: ``PLATEAU_PATIENCE`` windows, down to ``learning_rate / MAX_LR_DECAY``.
-PLATEAU_RTOL = 0.01
-PLATEAU_PATIENCE = 2
-MAX_LR_DECAY = 16.0
 #: Windows whose mean gradients enter the convergence rule of penalised fits.
 N_GRADIENT_WINDOWS = 4
 
@@ -27,14 +21,11 @@ def run(est, state, hyper, fm, energy, config, penalised):
 
     See ``tol`` for the rule: on the latest chunk, ``max_k (|e_k| - z SE_k)
     < tol`` on the moment residual, or on the gradient of ``J`` when
-    ``penalised``. Adam's iterates jitter at a scale set by the learning
-    rate, which on a stiff loss (a strong prior) keeps the window's mean
-    gradient from settling: the rate is halved when the loss plateaus.
+    ``penalised``.
     """
     names = ("moment_error", "smm_loss", "acceptance", "step_size", "phase")
-    pieces = {name: [] for name in names + ("learning_rate",)}
+    pieces = {name: [] for name in names}
     converged, averaged, error = False, 0, np.inf
-    best, stale, lr = np.inf, 0, float(hyper.learning_rate)
     gradients = []
     bar = None
     if est.verbose > 0:
@@ -52,7 +43,6 @@ def run(est, state, hyper, fm, energy, config, penalised):
         for name in names[:-1]:
             pieces[name].append(np.asarray(getattr(info, name))[:k])
         pieces["phase"].append(np.full(k, phase))
-        pieces["learning_rate"].append(np.full(k, lr))
         if not bool(info.finite):
             res = np.nan_to_num(np.asarray(info.residual), nan=np.inf)
             worst = int(np.argmax(np.abs(res)))
@@ -77,14 +67,6 @@ def run(est, state, hyper, fm, energy, config, penalised):
         elif stat < est.tol:
             converged = True
             hyper = hyper._replace(adapt=np.asarray(False), average=np.asarray(True))
-        else:
-            loss = float(np.mean(np.asarray(info.smm_loss)[:k]))
-            stale = 0 if loss < (1 - PLATEAU_RTOL) * best else stale + 1
-            best = min(best, loss)
-            floor = est.learning_rate / MAX_LR_DECAY
-            if stale >= PLATEAU_PATIENCE and lr > floor * (1 + 1e-6):
-                lr, stale = max(lr / 2, floor), 0
-                hyper = hyper._replace(learning_rate=np.float32(lr))
     if bar is not None:
         bar.close()
     history = {name: np.concatenate(v) for name, v in pieces.items()}

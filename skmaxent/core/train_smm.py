@@ -88,6 +88,9 @@ class SMMHyper(NamedTuple):
         (centred polynomial features; the energy object sees ``x``).
     t_rows, t_cols, t_vals : entries of ``T`` with ``f(x - shift) = T f(x) + t``;
         the linear energy's user-unit coefficients are ``Tᵀ (theta / std)``.
+    inv_rows, inv_cols, inv_vals, user_std : entries of ``T^-1`` and the
+        uniform standard deviations of the user's features, to report the
+        residual in them: ``(E[f] - mu) / user_std = T^-1 (std * r) / user_std``.
     alpha : L2 strength on those coefficients (linear) or on ``theta``.
     roughness, rough_rows, rough_cols, rough_vals : roughness strength and the
         nonzeros of ``R`` on the shifted box (empty unless linear with roughness).
@@ -106,6 +109,10 @@ class SMMHyper(NamedTuple):
     t_rows: Array
     t_cols: Array
     t_vals: Array
+    inv_rows: Array
+    inv_cols: Array
+    inv_vals: Array
+    user_std: Array
     alpha: Array
     roughness: Array
     rough_rows: Array
@@ -142,10 +149,10 @@ class SMMState(NamedTuple):
 
 
 class SMMChunkInfo(NamedTuple):
-    """Chunk summary for the host: mean residual ``E[g] - nu`` (p,) with its
-    Monte Carlo standard error from per-chain means, and the mean gradient
-    of J (K,); per iteration (T,) ``max |residual|``, J, acceptance and
-    step size."""
+    """Chunk summary for the host: mean standardised residual of the user's
+    features ``(E[f] - mu) / s`` (p,) with its Monte Carlo standard error
+    from per-chain means, and the mean gradient of J (K,); per iteration (T,)
+    ``max |residual|``, J, acceptance and step size."""
 
     residual: Array
     residual_se: Array
@@ -190,6 +197,18 @@ def _penalty(theta, hyper, linear):
     )
     value = 0.5 * hyper.alpha * coef @ coef + 0.5 * hyper.roughness * cs @ Rc
     return value, (hyper.alpha * Tcoef + hyper.roughness * Rc) / hyper.std
+
+
+def _user_residual(r: Array, hyper: SMMHyper) -> Array:
+    """Standardised residuals of the shifted features, (..., p), in the user's."""
+    p = r.shape[-1]
+    v = jnp.moveaxis(r * hyper.std, -1, 0)
+    u = jax.ops.segment_sum(
+        hyper.inv_vals.reshape((-1,) + (1,) * (v.ndim - 1)) * v[hyper.inv_cols],
+        hyper.inv_rows,
+        p,
+    )
+    return jnp.moveaxis(u, 0, -1) / hyper.user_std
 
 
 def _iteration(fm, energy, config: SMMConfig, hyper: SMMHyper, carry, _):
@@ -270,7 +289,8 @@ def _iteration(fm, energy, config: SMMConfig, hyper: SMMHyper, carry, _):
     gsum, res_sum, grad_sum = sums
     on = active.astype(G.dtype)
     sums = (gsum + on * G, res_sum + on * delta, grad_sum + on * grad)
-    out = (jnp.max(jnp.abs(delta)), loss, acceptance, state.step_size, active)
+    error = jnp.max(jnp.abs(_user_residual(delta, hyper)))
+    out = (error, loss, acceptance, state.step_size, active)
     return (new, sums), out
 
 
@@ -310,12 +330,13 @@ def run_chunk(state: SMMState, hyper: SMMHyper, fm, energy, config: SMMConfig):
     )
     gsum, res_sum, grad_sum = sums
     n = jnp.maximum(jnp.sum(active), 1)
-    residual_se = jnp.std(gsum / n, axis=0, ddof=1) / jnp.sqrt(C)
+    chain_means = _user_residual(gsum / n - hyper.nu, hyper)
+    residual_se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(C)
     finite = jnp.all(jnp.isfinite(state.theta)) & jnp.all(
         jnp.isfinite(state.chains.position)
     )
     info = SMMChunkInfo(
-        residual=res_sum / n,
+        residual=_user_residual(res_sum / n, hyper),
         residual_se=residual_se,
         gradient=grad_sum / n,
         moment_error=err,
