@@ -245,3 +245,22 @@ def test_equal_shapes_reuse_compiled_loop_and_history():
     for name in ("moment_error", "smm_loss", "acceptance", "step_size"):
         assert b.history_[name].shape == (b.n_iter_,)
     assert np.all(np.isfinite(b.history_["smm_loss"]))
+
+
+def test_divergence_raises_and_leaves_the_estimator_as_it_was(monkeypatch):
+    real = train_smm.run_chunk
+
+    def diverging(*args, **kwargs):
+        state, info = real(*args, **kwargs)
+        return state, info._replace(finite=np.asarray(False))
+
+    kw = dict(bounds=[[0, 1], [0, 2]], n_chains=64, max_iter=100, random_state=0)
+    moments = [0.4, 1.2, 0.2, 1.5, 0.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = MomentMatchingEBM(**kw).fit(moments=moments)
+    before = fitted.coef_.copy()
+    monkeypatch.setattr(train_smm, "run_chunk", diverging)
+    with pytest.raises(RuntimeError, match="diverged"):
+        fitted.set_params(learning_rate=0.1).fit(moments=moments)
+    np.testing.assert_array_equal(fitted.coef_, before)
