@@ -168,9 +168,20 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     energy_and_grad = unit_energy(fm, coef, box)
     C = state.chains.position.shape[0]
     keys = jax.random.split(k_step, C)
+    # While learning, the chains' cached energy and gradient belong to the
+    # previous parameters: recompute them (one gradient per chain), or the
+    # Metropolis test would compare two different energies and the chains
+    # would not leave the current model invariant. At fixed parameters
+    # (verification) the cache is exact and the refresh is skipped.
+    current = jax.lax.cond(
+        hyper.learn,
+        lambda c: jax.vmap(lambda u: hmc.init(u, energy_and_grad))(c.position),
+        lambda c: c,
+        state.chains,
+    )
     chains, info = jax.vmap(
         lambda k, s: hmc.step(k, s, energy_and_grad, state.step_size, config.n_leapfrog)
-    )(keys, state.chains)
+    )(keys, current)
     acceptance = jnp.mean(info.acceptance_rate)
 
     x = box.low + chains.position * (box.high - box.low)
