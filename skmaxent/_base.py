@@ -37,6 +37,7 @@ from skmaxent.core import ais, train
 from skmaxent.core.roughness import roughness_matrix
 from skmaxent.core.types import Box
 from skmaxent.features import compile_features, resolve_features
+from skmaxent.priors import PRIOR_FLOOR, check_marginal_priors, prior_bins
 
 #: Iterations of Polyak–Ruppert averaging after the convergence rule holds.
 N_AVERAGE = 200
@@ -117,6 +118,31 @@ def _feature_values(fm, X, bounds):
     return out
 
 
+#: Windows whose mean gradients enter the convergence rule of penalised fits.
+N_GRADIENT_WINDOWS = 4
+
+
+def gradient_statistic(gradients, gradient):
+    """``max_k (|mean_k| - t SE_k)`` over the last windows' mean gradients.
+
+    The standard error is the spread of the windows' means (batch means):
+    it includes every source of noise -- the chains, the residual shared
+    by all chains, the optimizer's jitter -- which per-chain spreads
+    would miss. ``t`` is Student's quantile with ``M - 1`` degrees of
+    freedom, Bonferroni-corrected over the parameters. ``inf`` until
+    :data:`N_GRADIENT_WINDOWS` windows are in.
+    """
+    gradients.append(gradient)
+    del gradients[:-N_GRADIENT_WINDOWS]
+    M = len(gradients)
+    if M < N_GRADIENT_WINDOWS:
+        return np.inf
+    g = np.asarray(gradients)
+    se = g.std(axis=0, ddof=1) / np.sqrt(M)
+    t = float(scipy.stats.t.isf(0.025 / g.shape[1], M - 1))
+    return float(np.max(np.abs(g.mean(axis=0)) - t * se))
+
+
 class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     """Shared shell of the exponential-family estimators trained on chains."""
 
@@ -136,6 +162,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "init": [StrOptions({"auto", "score_matching", "zero"})],
         "devices": [None, Interval(Integral, 1, None, closed="left")],
+        "marginal_priors": [None, list, tuple],
     }
 
     # ------------------------------------------------------------------ fit
@@ -250,6 +277,13 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         fm, bounds, mu, X, sample_weight = self._validate_data(
             X, moments, sample_weight
         )
+        priors = check_marginal_priors(getattr(self, "marginal_priors", None), bounds)
+        if priors and self.n_chains < 4:
+            raise ValueError(
+                "marginal_priors need n_chains >= 4 (their gradient splits the "
+                f"chains in two halves of at least 2); got n_chains={self.n_chains}."
+            )
+        bins = prior_bins(priors)
         # Host-side glue is NumPy: eager JAX ops would each compile per shape.
         low = bounds[:, 0].astype(np.float32)
         high = bounds[:, 1].astype(np.float32)
@@ -345,9 +379,16 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             learn=jnp.asarray(True),
             average=jnp.asarray(True),
             max_iter=jnp.int32(self.max_iter),
+            bin_col=bins["col"],
+            bin_low=f32(bins["low"]),
+            bin_high=f32(bins["high"]),
+            bin_probs=f32(bins["probs"]),
+            bin_strength=f32(bins["strength"]),
+            bin_kl=bins["kl"],
+            eps=np.float32(PRIOR_FLOOR / self.n_chains),
         )
         state, history, converged, error = self._run(
-            state, hyper, fm, config, verify=start is not None
+            state, hyper, fm, config, verify=start is not None and not priors
         )
         n_avg = float(state.n_avg)
         phi = np.asarray(state.phi_sum if n_avg > 0 else state.phi, np.float64)
@@ -406,7 +447,11 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         ``alpha`` or ``roughness`` is positive), ``SE_k`` its Monte Carlo
         standard error (spread of the per-chain chunk means) and ``z`` the
         Bonferroni-corrected normal quantile of :func:`_error_quantile`: the
-        error is indistinguishable from one below ``tol``.
+        error is indistinguishable from one below ``tol``. With marginal
+        priors the residual includes their gradient, whose noise the chains'
+        spread misses: the rule is then :func:`gradient_statistic` over the
+        last :data:`N_GRADIENT_WINDOWS` chunks (batch means), and there is no
+        verification phase.
 
         With ``verify`` (a score-matching or Gaussian start), the chains first
         run :data:`N_VERIFY_CHUNKS` chunk(s) at the fixed start without any
@@ -414,6 +459,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Otherwise learning continues from it as usual.
         """
         pieces = {"moment_error": [], "acceptance": [], "step_size": [], "phase": []}
+        # The marginal priors' gradient is noisy beyond the per-chain spread
+        # (a covariance estimate): with priors the rule uses batch means.
+        priors = hyper.bin_col.shape[0] > 0
+        windows = []
         converged = False
         averaged = 0
         error = np.inf
@@ -452,12 +501,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                     f"or chains (largest residual on feature {worst} "
                     f"'{fm.names[worst]}'). Try a smaller learning_rate or alpha > 0."
                 )
-            z = _error_quantile(fm.n_features_out)
-            stat = float(
-                np.max(
-                    np.abs(np.asarray(info.residual)) - z * np.asarray(info.residual_se)
-                )
-            )
+            if priors:
+                stat = gradient_statistic(windows, np.asarray(info.residual))
+            else:
+                z = _error_quantile(fm.n_features_out)
+                se = np.asarray(info.residual_se)
+                stat = float(np.max(np.abs(np.asarray(info.residual)) - z * se))
             error = float(np.max(np.abs(np.asarray(info.residual))))
             if bar is not None:
                 bar.update(k)

@@ -86,6 +86,20 @@ class MaxEntDual(_BaseEBM):
         Seeds the chains, the annealed importance sampler and the fit.
     verbose : int, default=0
         Show a progress bar with the moment error when positive.
+    marginal_priors : list of MarginalPrior or None, default=None
+        Extension of the contract: each
+        ``MarginalPrior(i, edges, probs, strength, kind)`` subtracts
+        ``strength * Phi(p_hat, probs)`` from the dual, ``p_hat`` the model's
+        bin probabilities of ``x_i`` on ``edges`` and ``Phi`` a (generalised)
+        KL divergence or half a squared distance. Fitted from ``X`` this is a
+        penalised maximum likelihood: the moments then match only as far as
+        the prior allows. The convergence rule's residual includes the
+        prior's gradient, and its standard error comes from the spread of the
+        last 4 windows' means (batch means, Student's quantile), which sees
+        the prior's extra noise. That gradient, ``Cov[1_bins, f]ᵀ dPhi/dp_hat``, is
+        estimated from the same chains without a covariance matrix (the
+        split-half estimator of :class:`MomentMatchingEBM`); ``kind="kl"``
+        floors ``p_hat`` at ``0.5 / n_chains``. Needs ``n_chains >= 4``.
 
     Attributes
     ----------
@@ -158,6 +172,7 @@ class MaxEntDual(_BaseEBM):
         devices=None,
         random_state=None,
         verbose=0,
+        marginal_priors=None,
     ):
         self.features = features
         self.bounds = bounds
@@ -174,3 +189,4 @@ class MaxEntDual(_BaseEBM):
         self.devices = devices
         self.random_state = random_state
         self.verbose = verbose
+        self.marginal_priors = marginal_priors

@@ -28,12 +28,11 @@ from skmaxent._centring import shift_map
 from skmaxent.core import train_smm
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.energies import MLP, Linear, check_energy
-from skmaxent.priors import check_marginal_priors, prior_bins
+from skmaxent.priors import PRIOR_FLOOR, check_marginal_priors, prior_bins
 
 #: Clipping norm of the gradient before Adam (standardised units).
 MAX_GRAD_NORM = 1.0
 #: Floor of a marginal prior's bin probability in the KL penalty, per chain.
-PRIOR_FLOOR = 0.5
 
 
 def _f32(a):

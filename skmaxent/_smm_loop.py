@@ -7,13 +7,9 @@ keeps to one concept.
 """
 
 import numpy as np
-import scipy.stats
 
-from skmaxent._base import N_AVERAGE, _error_quantile
+from skmaxent._base import N_AVERAGE, _error_quantile, gradient_statistic
 from skmaxent.core import train_smm
-
-#: Windows whose mean gradients enter the convergence rule of penalised fits.
-N_GRADIENT_WINDOWS = 4
 
 
 def run(est, state, hyper, fm, energy, config, penalised):
@@ -71,24 +67,3 @@ def run(est, state, hyper, fm, energy, config, penalised):
         bar.close()
     history = {name: np.concatenate(v) for name, v in pieces.items()}
     return state, history, converged, error
-
-
-def gradient_statistic(gradients, gradient):
-    """``max_k (|mean_k| - t SE_k)`` over the last windows' mean gradients.
-
-    The standard error is the spread of the windows' means (batch means):
-    it includes every source of noise -- the chains, the residual shared
-    by all chains, the optimizer's jitter -- which per-chain spreads
-    would miss. ``t`` is Student's quantile with ``M - 1`` degrees of
-    freedom, Bonferroni-corrected over the parameters. ``inf`` until
-    :data:`N_GRADIENT_WINDOWS` windows are in.
-    """
-    gradients.append(gradient)
-    del gradients[:-N_GRADIENT_WINDOWS]
-    M = len(gradients)
-    if M < N_GRADIENT_WINDOWS:
-        return np.inf
-    g = np.asarray(gradients)
-    se = g.std(axis=0, ddof=1) / np.sqrt(M)
-    t = float(scipy.stats.t.isf(0.025 / g.shape[1], M - 1))
-    return float(np.max(np.abs(g.mean(axis=0)) - t * se))

@@ -10,9 +10,12 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["MarginalPrior", "check_marginal_priors", "prior_bins"]
+__all__ = ["MarginalPrior", "PRIOR_FLOOR", "check_marginal_priors", "prior_bins"]
 
 KINDS = ("kl", "l2")
+
+#: A KL prior floors the model's bin probabilities at ``PRIOR_FLOOR / n_chains``.
+PRIOR_FLOOR = 0.5
 
 
 def _reals(owner, field, values):

@@ -20,8 +20,11 @@ import jax.numpy as jnp
 
 from skmaxent.core import adaptation, hmc
 from skmaxent.core.objectives import (
+    cross_fit_weights,
     dual_direction,
     feature_covariance,
+    linear_smm_gradient,
+    marginal_penalty,
     natural_step,
     penalty_matrix,
 )
@@ -53,6 +56,10 @@ class Hyper(NamedTuple):
     target_accept : acceptance the step size is tracked towards.
     adapt, learn, average : phase flags (booleans).
     max_iter : iterations beyond it are no-ops.
+    bin_col, bin_low, bin_high, bin_probs, bin_strength, bin_kl : (B,) the
+        marginal priors' bins (see :func:`skmaxent.priors.prior_bins`); empty
+        when there are none (then the prior costs nothing).
+    eps : floor of a bin probability in the KL prior.
     """
 
     nu: Array
@@ -70,6 +77,34 @@ class Hyper(NamedTuple):
     learn: Array
     average: Array
     max_iter: Array
+    bin_col: Array
+    bin_low: Array
+    bin_high: Array
+    bin_probs: Array
+    bin_strength: Array
+    bin_kl: Array
+    eps: Array
+
+
+def prior_gradient(hyper: Hyper, x: Array, G: Array) -> Array:
+    """Gradient in ``phi`` of the marginal priors' penalty, from the chains.
+
+    The bins' indicators at the chains ``x`` (C, n) are features whose
+    expectations are the model's bin probabilities ``p_hat``; the penalty's
+    gradient is ``-Cov[1_bins, grad_phi E]ᵀ dPhi/dp_hat = Cov[1_bins, g]ᵀ
+    dPhi/dp_hat`` for the linear energy ``E = -phi·g``, estimated without a
+    covariance matrix by the split-half weights of the SMM estimator.
+    """
+    xi = jnp.take(x, hyper.bin_col, axis=1)
+    ind = ((xi >= hyper.bin_low) & (xi < hyper.bin_high)).astype(G.dtype)
+
+    def residual(p_hat):
+        return marginal_penalty(
+            p_hat, hyper.bin_probs, hyper.bin_strength, hyper.bin_kl, hyper.eps
+        )[1]
+
+    w, _, _ = cross_fit_weights(ind, residual)
+    return linear_smm_gradient(G, w)
 
 
 class FitState(NamedTuple):
@@ -188,6 +223,8 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     G = (fm.values_batch(x, box.low, box.high) - hyper.mean) / hyper.std
     gbar = jnp.mean(G, axis=0)
     direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
+    if hyper.bin_col.shape[0]:  # marginal priors (static: known at trace time)
+        direction = direction - prior_gradient(hyper, x, G)
     residual = -direction
     active = state.iteration < hyper.max_iter
     learn = hyper.learn & active
