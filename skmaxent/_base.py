@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skmaxent._starts import chain_sharding, gaussian_start, score_matching_start
+from skmaxent._starts import chain_sharding, data_start, gaussian_start
 from skmaxent._validation import (
     check_bounds,
     check_feasible,
@@ -308,24 +308,11 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         start, used = None, "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
         if not warm and X is not None and fm.differentiable and init != "zero":
-            start = score_matching_start(fm, X, sample_weight, bounds, std)
-            if start is None and init == "score_matching":
-                raise ValueError(
-                    "init='score_matching' failed: the score-matching system is "
-                    "singular for this data (too few distinct rows for the "
-                    "features?). Use init='zero' or more data."
-                )
+            start, pos0 = data_start(
+                fm, X, sample_weight, bounds, std, init, self.n_chains, rng
+            )
             if start is not None:
-                # Chains start on data rows (drawn by weight): if the start is
-                # right, they are already draws from the model: no burn-in.
                 used = "score_matching"
-                keep = sample_weight > 0
-                rows = rng.choice(
-                    int(keep.sum()),
-                    self.n_chains,
-                    p=sample_weight[keep] / sample_weight[keep].sum(),
-                )
-                pos0 = X[keep][rows]
         elif not warm and X is None and init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:

@@ -25,6 +25,7 @@ from skmaxent._base import (
     _key_from_random_state,
 )
 from skmaxent._centring import shift_map
+from skmaxent._starts import data_start
 from skmaxent.core import train_smm
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.energies import MLP, Linear, check_energy
@@ -112,6 +113,18 @@ class MomentMatchingEBM(_BaseEBM):
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_`` (Adam
         restarts).
+    init : {"auto", "score_matching", "zero"}, default="auto"
+        Starting parameters of the linear energy fitted from ``X``.
+        ``"score_matching"`` solves the generalised score-matching equations
+        on the box for ``coef`` in one linear solve (as in
+        :class:`MaxEntDual`), starts the chains on rows of ``X`` and runs
+        them at that fixed start for one window: if the (unpenalised)
+        convergence rule holds there, that start is the fit and no Adam step
+        is taken; otherwise learning continues from it. It needs the linear
+        energy, ``X`` and features differentiable in ``x``. ``"auto"`` uses
+        it when it applies (never with a penalty or a prior, whose optimum
+        it is not); ``"zero"`` starts from ``coef = 0`` (the uniform
+        distribution). Other energies start from their ``init``.
     random_state : int, RandomState instance or None, default=None
         Seeds the parameters' initialisation, the chains and the sampler.
     verbose : int, default=0
@@ -161,8 +174,11 @@ class MomentMatchingEBM(_BaseEBM):
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (``max_k`` of the standardised
         residual), ``"smm_loss"`` (``J`` with its penalties),
-        ``"acceptance"``, ``"step_size"``, ``"phase"`` (``"learn"``,
-        ``"average"``).
+        ``"acceptance"``, ``"step_size"``, ``"phase"`` (``"verify"`` at a
+        fixed score-matching start, ``"learn"``, ``"average"``).
+    init_ : str
+        The start used: ``"score_matching"``, ``"zero"`` or ``"energy"`` (the
+        energy's own ``init``).
 
     See Also
     --------
@@ -181,7 +197,7 @@ class MomentMatchingEBM(_BaseEBM):
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in _BaseEBM._parameter_constraints.items() if k != "init"},
+        **_BaseEBM._parameter_constraints,
         "energy_model": [StrOptions({"linear"}), Linear, HasMethods(["init"])],
         "n_chains": [Interval(Integral, 4, None, closed="left")],
         "marginal_priors": [None, list, tuple],
@@ -202,6 +218,7 @@ class MomentMatchingEBM(_BaseEBM):
         max_iter=1000,
         tol=1e-3,
         warm_start=False,
+        init="auto",
         random_state=None,
         verbose=0,
         marginal_priors=None,
@@ -218,6 +235,7 @@ class MomentMatchingEBM(_BaseEBM):
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
+        self.init = init
         self.random_state = random_state
         self.verbose = verbose
         self.marginal_priors = marginal_priors
@@ -280,13 +298,40 @@ class MomentMatchingEBM(_BaseEBM):
         else:
             theta0 = np.zeros(p) if linear else theta0
             pos0 = jax.random.uniform(k_init, (self.n_chains, n))
+        used = "zero" if linear else "energy"
+        strengths = [prior.strength for prior in priors]
+        penalised = self.alpha > 0 or self.roughness > 0 or any(strengths)
+        if self.init == "score_matching" and not linear:
+            raise ValueError(
+                "init='score_matching' applies to energy_model='linear' only; use "
+                "init='auto' or 'zero' with other energies."
+            )
+        start = None
+        if (
+            not warm
+            and linear
+            and X is not None
+            and fm.differentiable
+            and self.init != "zero"
+            and (self.init == "score_matching" or not penalised)
+        ):
+            rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
+            user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
+            start, rows = data_start(
+                fm, X, sample_weight, bounds, user_std, self.init, self.n_chains, rng
+            )
+        if start is not None:
+            coef0 = start / user_std
+            theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), coef0) * std
+            pos0 = (rows - bounds[:, 0]) / width
+            used = "score_matching"
         if self.roughness > 0:
             rows, cols, vals = roughness_entries(fm.specs, centred[:, 0], centred[:, 1])
         else:
             rows = cols = np.zeros(0, np.int32)
             vals = np.zeros(0)
         bins = prior_bins(priors)
-        penalised = self.alpha > 0 or self.roughness > 0 or bool(bins["strength"].any())
+        verify = start is not None and not penalised
         hyper = train_smm.SMMHyper(
             nu=_f32((sh.T @ mu + sh.t - mean) / std),
             mean=_f32(mean),
@@ -335,7 +380,7 @@ class MomentMatchingEBM(_BaseEBM):
             energy,
         )
         state, history, converged, error = _smm_loop.run(
-            self, state, hyper, fm, energy, config, penalised
+            self, state, hyper, fm, energy, config, penalised, verify=verify
         )
         n_avg = float(state.n_avg)
         theta = np.asarray(state.theta_sum if n_avg > 0 else state.theta, np.float64)
@@ -386,6 +431,7 @@ class MomentMatchingEBM(_BaseEBM):
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = history
+        self.init_ = used
         if not converged:
             warnings.warn(
                 f"MomentMatchingEBM did not meet tol={self.tol} in "

@@ -12,12 +12,14 @@ from skmaxent._base import N_AVERAGE, _error_quantile, gradient_statistic
 from skmaxent.core import train_smm
 
 
-def run(est, state, hyper, fm, energy, config, penalised):
+def run(est, state, hyper, fm, energy, config, penalised, verify=False):
     """Host loop over chunks: learn until the convergence rule holds, then average.
 
     See ``tol`` for the rule: on the latest chunk, ``max_k (|e_k| - z SE_k)
     < tol`` on the moment residual, or on the gradient of ``J`` when
-    ``penalised``.
+    ``penalised``. With ``verify`` (a score-matching start, unpenalised) the
+    first chunk runs the chains at the fixed start; if the rule holds there,
+    that start is the fit.
     """
     names = ("moment_error", "smm_loss", "acceptance", "step_size", "phase")
     pieces = {name: [] for name in names}
@@ -31,9 +33,12 @@ def run(est, state, hyper, fm, energy, config, penalised):
     done = int(state.iteration)
     limit = done + est.max_iter
     hyper = hyper._replace(max_iter=np.int32(limit))
+    fixed = hyper._replace(learn=np.asarray(False))
     while done < limit:
-        phase = "average" if converged else "learn"
-        state, info = train_smm.run_chunk(state, hyper, fm, energy, config)
+        phase = "verify" if verify else ("average" if converged else "learn")
+        state, info = train_smm.run_chunk(
+            state, fixed if verify else hyper, fm, energy, config
+        )
         new_done = int(state.iteration)
         k, done = new_done - done, new_done
         for name in names[:-1]:
@@ -56,6 +61,12 @@ def run(est, state, hyper, fm, energy, config, penalised):
         if bar is not None:
             bar.update(k)
             bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+        if verify:
+            verify = False
+            if stat < est.tol:
+                converged = True
+                break
+            continue
         if converged:
             averaged += k
             if averaged >= N_AVERAGE:

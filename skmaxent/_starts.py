@@ -111,3 +111,29 @@ def score_matching_start(fm, X, sample_weight, bounds, std):
     except (np.linalg.LinAlgError, ValueError):
         return None
     return phi if np.all(np.isfinite(phi)) else None
+
+
+def data_start(fm, X, sample_weight, bounds, std, init, n_chains, rng):
+    """The score-matching start of a fit from ``X``, with chains on data rows.
+
+    Returns ``(phi, rows)``: standardised parameters from
+    :func:`score_matching_start` and ``n_chains`` rows of ``X`` drawn by
+    weight, on which the chains start (if the start is right, they are
+    already draws from the model: no burn-in). ``(None, None)`` when the
+    system is singular and ``init`` is ``"auto"``; with
+    ``init="score_matching"`` that raises a ``ValueError``.
+    """
+    phi = score_matching_start(fm, X, sample_weight, bounds, std)
+    if phi is None:
+        if init == "score_matching":
+            raise ValueError(
+                "init='score_matching' failed: the score-matching system is "
+                "singular for this data (too few distinct rows for the "
+                "features?). Use init='zero' or more data."
+            )
+        return None, None
+    keep = sample_weight > 0
+    rows = rng.choice(
+        int(keep.sum()), n_chains, p=sample_weight[keep] / sample_weight[keep].sum()
+    )
+    return phi, X[keep][rows]

@@ -264,3 +264,38 @@ def test_divergence_raises_and_leaves_the_estimator_as_it_was(monkeypatch):
     with pytest.raises(RuntimeError, match="diverged"):
         fitted.set_params(learning_rate=0.1).fit(moments=moments)
     np.testing.assert_array_equal(fitted.coef_, before)
+
+
+def test_score_matching_start_of_the_linear_energy_is_verified():
+    # Draws of a 3-D Gaussian (sd 0.25) deep inside [-1, 1]^3 (faces 4 sd
+    # away: truncated mass ~1e-4), so the quadratic max-ent model of the
+    # sample is the Gaussian with its mean m and (biased) covariance S:
+    # coef = (P m, -diag(P) / 2, -P_ij), P = S^-1. Asymptotically (Wishart)
+    # SE(P_ij) = sqrt((P_ii P_jj + P_ij^2) / N), and SE(P m) ~ sqrt(P_ii / N)
+    # (Var m = S / N; m ~ 0 so P's own error hardly enters). Score matching
+    # has 1.02x the MLE's variance and the two estimates nearly coincide
+    # (their difference has sd ~ sqrt(0.02) SE), so 2 SE per entry is wide;
+    # a start that learning had moved, or zero (~25 SE off), fails it.
+    rng = np.random.default_rng(0)
+    corr = np.array([[1.0, 0.6, -0.3], [0.6, 1.0, 0.2], [-0.3, 0.2, 1.0]])
+    X = rng.multivariate_normal(np.zeros(3), 0.25**2 * corr, size=8000)
+    X = X[np.all(np.abs(X) < 1, axis=1)][:5000]
+    m, S = X.mean(axis=0), np.cov(X.T, bias=True)
+    P = np.linalg.inv(S)
+    iu, ju = np.triu_indices(3, k=1)
+    reference = np.r_[P @ m, -np.diag(P) / 2, -P[iu, ju]]
+    d = np.diag(P)
+    se_p = np.sqrt((np.outer(d, d) + P**2) / len(X))
+    se = np.r_[np.sqrt(np.diag(np.linalg.inv(S)) / len(X)), se_p.diagonal() / 2]
+    se = np.r_[se, se_p[iu, ju]]
+    kw = dict(bounds=[[-1, 1]] * 3, n_chains=256, random_state=0)
+    auto = MomentMatchingEBM(**kw).fit(X)
+    assert auto.init_ == "score_matching"
+    assert np.all(auto.history_["phase"] == "verify") and auto.converged_
+    np.testing.assert_array_less(np.abs(auto.coef_ - reference), 2 * se)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # zero may need more
+        zero = MomentMatchingEBM(init="zero", **kw).fit(X)
+    assert zero.init_ == "zero" and zero.n_iter_ > auto.n_iter_
+    with pytest.raises(ValueError, match="linear"):
+        MomentMatchingEBM(energy_model=MLP(hidden=(4,)), init="score_matching").fit(X)
