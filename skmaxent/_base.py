@@ -118,6 +118,18 @@ def _feature_values(fm, X, bounds):
     return out
 
 
+#: Above this many features the natural step is matrix-free (conjugate
+#: gradients with Fisher-vector products from the chains): a dense (p, p)
+#: Fisher matrix and its Cholesky factor cost O(p^2) memory, O(p^3) time.
+DENSE_MAX_FEATURES = 1024
+
+#: Conjugate-gradient iterations per matrix-free natural step.
+CG_ITER = 10
+
+#: Damping of the matrix-free step, relative to the mean diagonal of the Fisher
+#: matrix (one batch of chains estimates it: noisier than the dense EMA).
+CG_DAMPING = 0.3
+
 #: Windows whose mean gradients enter the convergence rule of penalised fits.
 N_GRADIENT_WINDOWS = 4
 
@@ -290,10 +302,17 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
         nu = (mu - mean) / std
         p = fm.n_features_out
+        matrix_free = p > DENSE_MAX_FEATURES
+        if matrix_free and self.roughness > 0:
+            raise ValueError(
+                f"roughness > 0 is supported up to {DENSE_MAX_FEATURES} features "
+                f"(its penalty matrix is dense); got {p}. Use alpha for a "
+                "penalty on larger models."
+            )
         if self.roughness > 0:
             R = roughness_matrix(fm.specs, bounds[:, 0], bounds[:, 1])
         else:
-            R = np.zeros((p, p))
+            R = np.zeros((0, 0) if matrix_free else (p, p))
 
         sharding = chain_sharding(getattr(self, "devices", None), self.n_chains)
         key = _key_from_random_state(self.random_state)
@@ -348,8 +367,11 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             np.float32(self.roughness),
             f32(R),
             fm,
+            matrix_free,
         )
-        config = train.TrainConfig(n_leapfrog=int(self.n_leapfrog))
+        config = train.TrainConfig(
+            n_leapfrog=int(self.n_leapfrog), cg_iter=CG_ITER if matrix_free else 0
+        )
         hyper = train.Hyper(
             nu=jnp.asarray(nu, jnp.float32),
             mean=jnp.asarray(mean, jnp.float32),
@@ -358,7 +380,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             high=high,
             Q=Q,
             learning_rate=jnp.float32(self.learning_rate),
-            damping=jnp.float32(1e-3),
+            damping=jnp.float32(CG_DAMPING if matrix_free else 1e-3),
             max_norm=jnp.float32(0.5),
             ema=jnp.float32(0.1),
             target_accept=jnp.float32(0.8),

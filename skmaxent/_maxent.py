@@ -42,7 +42,14 @@ class MaxEntDual(_BaseEBM):
         Scale of the damped natural-gradient (Newton) step on the dual in
         standardised coordinates. The persistent chains lag the parameters
         by a few iterations; much larger values (0.2) can make the two feed
-        back on each other and drift on strongly correlated targets.
+        back on each other and drift on strongly correlated targets. Up to
+        1,024 features the step solves with a dense Fisher matrix (a moving
+        average of ``Cov[f]``); above, it is matrix-free: 10 preconditioned
+        conjugate-gradient iterations on Fisher-vector products from the
+        current chains, ``O(n_chains * p)`` each, damped by 0.3 of the
+        Fisher's mean diagonal. That path guarantees the moment equations
+        as the dense one does, but resolves parameter directions the moments
+        barely see more slowly; ``roughness`` is not available there.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).

@@ -7,6 +7,7 @@ natural parameter. One learning rate then serves features of any scale and unit.
 """
 
 import jax.numpy as jnp
+from jax.scipy.sparse.linalg import cg
 
 from skmaxent.core.types import Array
 
@@ -27,7 +28,7 @@ def dual_direction(nu: Array, gbar: Array, phi: Array, Q: Array) -> Array:
     ``nu`` are the standardised targets and ``gbar`` the chains' mean of the
     standardised features. At the maximum-entropy solution the moments match.
     """
-    return nu - gbar - Q @ phi
+    return nu - gbar - (Q * phi if Q.ndim == 1 else Q @ phi)
 
 
 def feature_covariance(G: Array) -> Array:
@@ -58,6 +59,41 @@ def natural_step(
     L = jnp.linalg.cholesky(H)
     step = jnp.linalg.solve(L.T, jnp.linalg.solve(L, direction))
     norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step), 0.0))
+    return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
+
+
+def cg_natural_step(
+    direction: Array,
+    G: Array,
+    q: Array,
+    damping: Array,
+    max_norm: Array,
+    x0: Array,
+    maxiter: int,
+) -> Array:
+    """Matrix-free damped Newton step: conjugate gradients on ``F + Q + delta I``.
+
+    ``F = Cov[g]`` is never formed: ``F v = Gcᵀ (Gc v) / C`` with ``Gc`` the
+    centred chain features (C, p), two passes over ``G``, ``O(C p)``. ``q``
+    (p,) is a diagonal penalty Hessian; ``delta`` is ``damping`` times the mean
+    diagonal of ``F + Q``, and the diagonal of ``F + Q + delta I``
+    preconditions the ``maxiter`` iterations started from ``x0`` (the
+    previous step, which carries curvature information across iterations).
+    The step is clipped in Fisher norm as in :func:`natural_step`.
+    """
+    C = G.shape[0]
+    Gc = G - jnp.mean(G, axis=0)
+    diag = jnp.mean(Gc * Gc, axis=0) + q
+    lam = damping * jnp.mean(diag) + 1e-6
+
+    def matvec(v):
+        return Gc.T @ (Gc @ v) / C + (q + lam) * v
+
+    step, _ = cg(
+        matvec, direction, x0=x0, maxiter=maxiter, M=lambda v: v / (diag + lam)
+    )
+    u = Gc @ step
+    norm = jnp.sqrt(jnp.maximum(u @ u / C, 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
 
 

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from skmaxent.core import adaptation, hmc
 from skmaxent.core.objectives import (
+    cg_natural_step,
     cross_fit_weights,
     dual_direction,
     feature_covariance,
@@ -43,6 +44,9 @@ class TrainConfig(NamedTuple):
 
     n_leapfrog: int = 5
     chunk_size: int = 50
+    #: Conjugate-gradient iterations of the matrix-free natural step; 0 uses
+    #: the dense Fisher matrix (an EMA, Cholesky solve).
+    cg_iter: int = 0
 
 
 class Hyper(NamedTuple):
@@ -175,14 +179,20 @@ def init_chains(fm, coef: Array, box: Box, positions: Array):
     return jax.vmap(lambda u: hmc.init(u, unit_energy(fm, coef, box)))(positions)
 
 
-def init_state(key: PRNGKey, fm, phi: Array, chains, step_size: Array) -> FitState:
-    """Initial :class:`FitState`; the Fisher EMA starts at zero and fills in."""
+def init_state(
+    key: PRNGKey, fm, phi: Array, chains, step_size: Array, matrix_free=False
+) -> FitState:
+    """Initial :class:`FitState`; the Fisher EMA starts at zero and fills in.
+
+    ``matrix_free``: ``fisher`` holds the previous step (p,) instead, the
+    conjugate gradients' warm start.
+    """
     p = phi.shape[0]
     return FitState(
         phi=phi,
         phi_sum=jnp.zeros_like(phi),
         n_avg=jnp.zeros((), dtype=phi.dtype),
-        fisher=jnp.zeros((p, p), dtype=phi.dtype),
+        fisher=jnp.zeros((p,) if matrix_free else (p, p), dtype=phi.dtype),
         chains=chains,
         step_size=jnp.asarray(step_size, dtype=phi.dtype),
         key=key,
@@ -229,6 +239,18 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     active = state.iteration < hyper.max_iter
     learn = hyper.learn & active
 
+    def cg_learn_step(previous):
+        step = cg_natural_step(
+            direction,
+            G,
+            hyper.Q,
+            hyper.damping,
+            hyper.max_norm,
+            previous,
+            config.cg_iter,
+        )
+        return step, step
+
     def learn_step(fisher):
         # The Fisher EMA starts from the first covariance it sees (zero trace
         # marks "not yet"): verification iterations do not learn and skip the
@@ -240,7 +262,10 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
         return fisher, step
 
     fisher, step = jax.lax.cond(
-        learn, learn_step, lambda f: (f, jnp.zeros_like(direction)), state.fisher
+        learn,
+        cg_learn_step if config.cg_iter else learn_step,
+        lambda f: (f, jnp.zeros_like(direction)),
+        state.fisher,
     )
     phi = jnp.where(learn, state.phi + hyper.learning_rate * step, state.phi)
     average = hyper.average & active
@@ -277,7 +302,7 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     return (new, gsum), out
 
 
-@partial(jax.jit, static_argnames=("fm",))
+@partial(jax.jit, static_argnames=("fm", "matrix_free"))
 def start(
     key: PRNGKey,
     phi: Array,
@@ -290,15 +315,21 @@ def start(
     roughness: Array,
     R: Array,
     fm,
+    matrix_free: bool = False,
 ) -> tuple[FitState, Array]:
     """Initial :class:`FitState` and penalty matrix ``Q``, in one compiled call.
 
     ``phi`` are standardised parameters (``coef = phi / std``), ``positions``
     (C, n) the chains on the unit box; see :func:`penalty_matrix` for ``Q``.
+    ``matrix_free`` (no roughness; ``R`` ignored): ``Q`` is the diagonal
+    ``alpha / std^2`` (p,) and nothing of size ``p x p`` is formed.
     """
-    Q = penalty_matrix(alpha, roughness, R, std)
+    if matrix_free:
+        Q = alpha / std**2
+    else:
+        Q = penalty_matrix(alpha, roughness, R, std)
     chains = init_chains(fm, phi / std, Box(low, high), positions)
-    return init_state(key, fm, phi, chains, step_size), Q
+    return init_state(key, fm, phi, chains, step_size, matrix_free), Q
 
 
 @partial(jax.jit, static_argnames=("fm", "config"))
