@@ -37,7 +37,7 @@ from skmaxent.core import ais, train
 from skmaxent.core.roughness import roughness_matrix
 from skmaxent.core.types import Box
 from skmaxent.features import compile_features, resolve_features
-from skmaxent.priors import PRIOR_FLOOR, check_marginal_priors, prior_bins
+from skmaxent.priors import check_marginal_priors, prior_fields
 
 #: Iterations of Polyak–Ruppert averaging after the convergence rule holds.
 N_AVERAGE = 200
@@ -295,7 +295,6 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 "marginal_priors need n_chains >= 4 (their gradient splits the "
                 f"chains in two halves of at least 2); got n_chains={self.n_chains}."
             )
-        bins = prior_bins(priors)
         # Host-side glue is NumPy: eager JAX ops would each compile per shape.
         low = bounds[:, 0].astype(np.float32)
         high = bounds[:, 1].astype(np.float32)
@@ -388,13 +387,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             learn=jnp.asarray(True),
             average=jnp.asarray(True),
             max_iter=jnp.int32(self.max_iter),
-            bin_col=bins["col"],
-            bin_low=f32(bins["low"]),
-            bin_high=f32(bins["high"]),
-            bin_probs=f32(bins["probs"]),
-            bin_strength=f32(bins["strength"]),
-            bin_kl=bins["kl"],
-            eps=np.float32(PRIOR_FLOOR / self.n_chains),
+            **prior_fields(priors, self.n_chains),
         )
         state, history, converged, error = self._run(
             state, hyper, fm, config, verify=start is not None and not priors

@@ -29,7 +29,7 @@ from skmaxent._starts import data_start
 from skmaxent.core import train_smm
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.energies import MLP, Linear, check_energy
-from skmaxent.priors import PRIOR_FLOOR, check_marginal_priors, prior_bins
+from skmaxent.priors import check_marginal_priors, prior_fields
 
 #: Clipping norm of the gradient before Adam (standardised units).
 MAX_GRAD_NORM = 1.0
@@ -330,7 +330,6 @@ class MomentMatchingEBM(_BaseEBM):
         else:
             rows = cols = np.zeros(0, np.int32)
             vals = np.zeros(0)
-        bins = prior_bins(priors)
         verify = start is not None and not penalised
         hyper = train_smm.SMMHyper(
             nu=_f32((sh.T @ mu + sh.t - mean) / std),
@@ -351,13 +350,7 @@ class MomentMatchingEBM(_BaseEBM):
             rough_rows=np.asarray(rows, np.int32),
             rough_cols=np.asarray(cols, np.int32),
             rough_vals=_f32(vals),
-            bin_col=bins["col"],
-            bin_low=_f32(bins["low"]),
-            bin_high=_f32(bins["high"]),
-            bin_probs=_f32(bins["probs"]),
-            bin_strength=_f32(bins["strength"]),
-            bin_kl=bins["kl"],
-            eps=np.float32(PRIOR_FLOOR / self.n_chains),
+            **prior_fields(priors, self.n_chains),
             learning_rate=np.float32(self.learning_rate),
             max_norm=np.float32(MAX_GRAD_NORM),
             target_accept=np.float32(0.8),

@@ -10,7 +10,13 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["MarginalPrior", "PRIOR_FLOOR", "check_marginal_priors", "prior_bins"]
+__all__ = [
+    "MarginalPrior",
+    "PRIOR_FLOOR",
+    "check_marginal_priors",
+    "prior_bins",
+    "prior_fields",
+]
 
 KINDS = ("kl", "l2")
 
@@ -170,3 +176,19 @@ def prior_bins(priors) -> dict:
     dtypes = (np.int32, np.float64, np.float64, np.float64, np.float64, bool)
     names = ("col", "low", "high", "probs", "strength", "kl")
     return {name: np.asarray(c, dtype=dt) for name, c, dt in zip(names, cols, dtypes)}
+
+
+def prior_fields(priors, n_chains: int) -> dict:
+    """The core's ``bin_*`` and ``eps`` fields (float32 / int32 / bool).
+
+    The keyword arguments that :class:`skmaxent.core.train.Hyper` and
+    :class:`skmaxent.core.train_smm.SMMHyper` share: the bins of
+    :func:`prior_bins` and the KL floor ``PRIOR_FLOOR / n_chains``.
+    """
+    bins = prior_bins(priors)
+    out = {
+        f"bin_{name}": v.astype(np.float32) if v.dtype == np.float64 else v
+        for name, v in bins.items()
+    }
+    out["eps"] = np.float32(PRIOR_FLOOR / n_chains)
+    return out
