@@ -86,14 +86,18 @@ def _log_partition(
     )
 
 
-def _error_quantile(p: int) -> float:
+def _error_quantile(p: int, groups: int | None = None) -> float:
     """Standard errors allowed per feature by the convergence rule.
 
     The two-sided 5% normal quantile with a Bonferroni correction over the
     ``p`` features: at the exact solution, all ``p`` chain errors lie within
     it with probability at least 95% (1.96 for one feature, 3.5 for 230),
     so a large model is not held back by the largest of many noisy errors.
+    With ``groups`` (a standard error from that many group means), Student's
+    quantile with ``groups - 1`` degrees of freedom instead.
     """
+    if groups is not None:
+        return float(scipy.stats.t.isf(0.025 / p, groups - 1))
     return float(scipy.stats.norm.isf(0.025 / p))
 
 
@@ -465,6 +469,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         # (a covariance estimate): with priors the rule uses batch means.
         priors = hyper.bin_col.shape[0] > 0
         windows = []
+        # Matrix-free fits estimate the standard error from group means.
+        C = state.chains.position.shape[0]
+        groups = train.n_groups(C) if config.cg_iter else None
         converged = False
         averaged = 0
         error = np.inf
@@ -506,7 +513,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             if priors:
                 stat = gradient_statistic(windows, np.asarray(info.residual))
             else:
-                z = _error_quantile(fm.n_features_out)
+                z = _error_quantile(fm.n_features_out, groups)
                 se = np.asarray(info.residual_se)
                 stat = float(np.max(np.abs(np.asarray(info.residual)) - z * se))
             error = float(np.max(np.abs(np.asarray(info.residual))))

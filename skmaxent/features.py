@@ -480,39 +480,48 @@ class FeatureMap:
             self._check(X, 2), low, high
         )
 
-    def mean(self, X, low, high):
-        """Mean of the features over the rows of ``X`` (N, n); shape ``(p,)``.
+    def mean(self, X, low, high, weights=None, square=False):
+        """Weighted mean of the features over the rows of ``X`` (N, n); ``(p,)``.
 
-        Powers from column means of ``X ** k``, products from ``XᵀX / N``
-        (no ``(N, p)`` intermediate for them).
+        ``sum_r w_r f(x_r)`` with ``w = weights`` (N,), ``1 / N`` each when
+        ``None``; with ``square``, of ``f(x_r) ** 2``. Powers from weighted
+        column sums of ``X ** k``, products from ``Xᵀ diag(w) X`` (no ``(N, p)``
+        intermediate for them), so that means, Fisher-vector products
+        (weights ``(s - s̄) / N`` for scores ``s``) and second moments of the
+        quadratic preset cost ``O(N n²)`` for ``p = O(n²)`` features.
         """
         X = self._check(X, 2)
         low, high = self._consts(X, low, high)
         N = X.shape[0]
+        w = jnp.full((N,), 1.0 / N, X.dtype) if weights is None else weights
+        k2 = 2 if square else 1
         blocks = []
         if self._mom_i.size:
             M = jnp.stack(
-                [jnp.ones(X.shape[1], X.dtype)]
-                + [jnp.mean(X**k, axis=0) for k in range(1, self._max_pow + 1)]
+                [jnp.full(X.shape[1], jnp.sum(w), X.dtype)]
+                + [w @ X ** (k2 * k) for k in range(1, self._max_pow + 1)]
             )
             blocks.append(M[self._mom_pow, self._mom_i])
         if self._prod_i.size:
+            Xp = X * X if square else X
             if self._dense_prod:
-                G = jnp.matmul(X.T, X, precision=_HIGHEST) / N
+                G = jnp.matmul(Xp.T, Xp * w[:, None], precision=_HIGHEST)
                 blocks.append(G[self._prod_i, self._prod_j])
             else:
-                prod = _take(X, self._prod_i, 1) * _take(X, self._prod_j, 1)
-                blocks.append(jnp.mean(prod, axis=0))
+                prod = _take(Xp, self._prod_i, 1) * _take(Xp, self._prod_j, 1)
+                blocks.append(w @ prod)
         if self._ind_i.size:
             Xi = _take(X, self._ind_i, 1)
             lo = jnp.asarray(self._ind_low, X.dtype)
             hi = jnp.asarray(self._ind_high, X.dtype)
-            blocks.append(jnp.mean(((Xi >= lo) & (Xi < hi)).astype(X.dtype), axis=0))
+            blocks.append(w @ ((Xi >= lo) & (Xi < hi)).astype(X.dtype))
         if self._leg_i.size:
             P = _legendre_table(self._t(X, low, high), self._max_deg)
-            blocks.append(jnp.mean(P, axis=1)[self._leg_deg, self._leg_i])
+            P = P * P if square else P
+            blocks.append(jnp.einsum("r,dri->di", w, P)[self._leg_deg, self._leg_i])
         if self._fns:
-            blocks.append(jnp.mean(jax.vmap(self._custom)(X), axis=0))
+            C = jax.vmap(self._custom)(X)
+            blocks.append(w @ (C * C if square else C))
         return self._arrange(blocks)
 
     def _coef_tables(self, coef, x):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -165,6 +166,21 @@ def test_mean_equals_mean_of_values(name):
     np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-5)
     F = jax.jit(fm.values_batch)(X, lo, hi)
     np.testing.assert_allclose(mean, F.mean(0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", SPEC_SETS)
+def test_weighted_mean_and_mean_of_squares_against_numpy(name):
+    # The matrix-free natural step needs sum_r w_r f(x_r) for signed weights
+    # and the features' second moments: both against the NumPy features.
+    fm = fmap(name)
+    X = jnp.asarray(uniform_points(300, seed=4), jnp.float32)
+    lo, hi = box32()
+    F = reference_values(fm.specs, np.asarray(X), LOW, HIGH)
+    w = np.random.default_rng(5).normal(size=300) / 300
+    weighted = jax.jit(fm.mean)(X, lo, hi, jnp.asarray(w, jnp.float32))
+    np.testing.assert_allclose(weighted, w @ F, rtol=1e-4, atol=1e-5)
+    squares = jax.jit(partial(fm.mean, square=True))(X, lo, hi)
+    np.testing.assert_allclose(squares, (F**2).mean(axis=0), rtol=1e-4, atol=1e-5)
 
 
 # -------------------------------------------------------- energy and grad

@@ -64,7 +64,8 @@ def natural_step(
 
 def cg_natural_step(
     direction: Array,
-    G: Array,
+    fvp,
+    diag: Array,
     q: Array,
     damping: Array,
     max_norm: Array,
@@ -73,28 +74,35 @@ def cg_natural_step(
 ) -> Array:
     """Matrix-free damped Newton step: conjugate gradients on ``F + Q + delta I``.
 
-    ``F = Cov[g]`` is never formed: ``F v = Gcᵀ (Gc v) / C`` with ``Gc`` the
-    centred chain features (C, p), two passes over ``G``, ``O(C p)``. ``q``
-    (p,) is a diagonal penalty Hessian; ``delta`` is ``damping`` times the mean
-    diagonal of ``F + Q``, and the diagonal of ``F + Q + delta I``
-    preconditions the ``maxiter`` iterations started from ``x0`` (the
-    previous step, which carries curvature information across iterations).
-    The step is clipped in Fisher norm as in :func:`natural_step`.
+    ``F = Cov[g]`` is never formed: ``fvp(v)`` returns ``F v`` (from the
+    chains: :func:`chain_fvp`, or the quadratic preset's matrix form), and
+    ``diag`` (p,) is the diagonal of ``F``. ``q`` (p,) is a diagonal penalty
+    Hessian; ``delta`` is ``damping`` times the mean diagonal of ``F + Q``,
+    and the diagonal of ``F + Q + delta I`` preconditions the ``maxiter``
+    iterations started from ``x0`` (the previous step, which carries
+    curvature information across iterations). The step is clipped in Fisher
+    norm as in :func:`natural_step`.
     """
-    C = G.shape[0]
-    Gc = G - jnp.mean(G, axis=0)
-    diag = jnp.mean(Gc * Gc, axis=0) + q
+    diag = diag + q
     lam = damping * jnp.mean(diag) + 1e-6
 
     def matvec(v):
-        return Gc.T @ (Gc @ v) / C + (q + lam) * v
+        return fvp(v) + (q + lam) * v
 
     step, _ = cg(
         matvec, direction, x0=x0, maxiter=maxiter, M=lambda v: v / (diag + lam)
     )
-    u = Gc @ step
-    norm = jnp.sqrt(jnp.maximum(u @ u / C, 0.0))
+    norm = jnp.sqrt(jnp.maximum(step @ fvp(step), 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
+
+
+def chain_fvp(G: Array):
+    """``F v = Gcᵀ (Gc v) / C`` and ``diag F`` from chain features ``G`` (C, p).
+
+    Two passes over ``G`` per product, ``O(C p)``; no ``(p, p)`` matrix.
+    """
+    Gc = G - jnp.mean(G, axis=0)
+    return (lambda v: Gc.T @ (Gc @ v) / G.shape[0]), jnp.mean(Gc * Gc, axis=0)
 
 
 # ----------------------------------------------------------------------------

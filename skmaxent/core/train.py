@@ -21,10 +21,10 @@ import jax.numpy as jnp
 from skmaxent.core import adaptation, hmc
 from skmaxent.core.objectives import (
     cg_natural_step,
+    chain_fvp,
     cross_fit_weights,
     dual_direction,
     feature_covariance,
-    linear_smm_gradient,
     marginal_penalty,
     natural_step,
     penalty_matrix,
@@ -90,7 +90,7 @@ class Hyper(NamedTuple):
     eps: Array
 
 
-def prior_gradient(hyper: Hyper, x: Array, G: Array) -> Array:
+def prior_gradient(hyper: Hyper, x: Array, gram) -> Array:
     """Gradient in ``phi`` of the marginal priors' penalty, from the chains.
 
     The bins' indicators at the chains ``x`` (C, n) are features whose
@@ -98,9 +98,10 @@ def prior_gradient(hyper: Hyper, x: Array, G: Array) -> Array:
     gradient is ``-Cov[1_bins, grad_phi E]ᵀ dPhi/dp_hat = Cov[1_bins, g]ᵀ
     dPhi/dp_hat`` for the linear energy ``E = -phi·g``, estimated without a
     covariance matrix by the split-half weights of the SMM estimator.
+    ``gram(w)`` is ``Gᵀ w`` for weights summing to zero.
     """
     xi = jnp.take(x, hyper.bin_col, axis=1)
-    ind = ((xi >= hyper.bin_low) & (xi < hyper.bin_high)).astype(G.dtype)
+    ind = ((xi >= hyper.bin_low) & (xi < hyper.bin_high)).astype(x.dtype)
 
     def residual(p_hat):
         return marginal_penalty(
@@ -108,7 +109,7 @@ def prior_gradient(hyper: Hyper, x: Array, G: Array) -> Array:
         )[1]
 
     w, _, _ = cross_fit_weights(ind, residual)
-    return linear_smm_gradient(G, w)
+    return -gram(w)
 
 
 class FitState(NamedTuple):
@@ -173,6 +174,13 @@ def unit_energy(fm, coef: Array, box: Box):
     return energy_and_grad
 
 
+def n_groups(C: int) -> int:
+    """Groups of chains whose means give the standard error in matrix form:
+    the largest divisor of ``C`` up to 32 (the chains are independent, so
+    group means are too; 32 of them resolve a standard error to ~13%)."""
+    return max(b for b in range(1, min(C, 32) + 1) if C % b == 0)
+
+
 @partial(jax.jit, static_argnames=("fm",))
 def init_chains(fm, coef: Array, box: Box, positions: Array):
     """Batched HMC states for chain ``positions`` (C, n) on the unit box."""
@@ -230,19 +238,50 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
     acceptance = jnp.mean(info.acceptance_rate)
 
     x = box.low + chains.position * (box.high - box.low)
-    G = (fm.values_batch(x, box.low, box.high) - hyper.mean) / hyper.std
-    gbar = jnp.mean(G, axis=0)
+    low, high, mean, std = box.low, box.high, hyper.mean, hyper.std
+    if config.cg_iter:
+        # Matrix form: never the (C, p) feature matrix. Means per group of
+        # chains (for the standard error) and Fisher-vector products through
+        # the feature map's weighted means: O(C n^2) for quadratic features.
+        B = gsum.shape[0]
+        groups = x.reshape(B, C // B, x.shape[1])
+        rows = (jax.vmap(lambda xg: fm.mean(xg, low, high))(groups) - mean) / std
+        gbar = jnp.mean(rows, axis=0)
+
+        def gram(w):
+            return fm.mean(x, low, high, w) / std
+
+        def fisher_products():
+            def fvp(v):
+                scores = -jax.vmap(lambda xc: fm.energy(v / std, xc, low, high))(x)
+                return gram((scores - jnp.mean(scores)) / C)
+
+            squares = fm.mean(x, low, high, square=True)
+            diag = (squares - (mean + gbar * std) ** 2) / std**2
+            return fvp, jnp.maximum(diag, 0.0)
+    else:
+        rows = (fm.values_batch(x, low, high) - mean) / std
+        gbar = jnp.mean(rows, axis=0)
+
+        def gram(w):
+            return rows.T @ w
+
+        def fisher_products():
+            return chain_fvp(rows)
+
     direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
     if hyper.bin_col.shape[0]:  # marginal priors (static: known at trace time)
-        direction = direction - prior_gradient(hyper, x, G)
+        direction = direction - prior_gradient(hyper, x, gram)
     residual = -direction
     active = state.iteration < hyper.max_iter
     learn = hyper.learn & active
 
     def cg_learn_step(previous):
+        fvp, diag = fisher_products()
         step = cg_natural_step(
             direction,
-            G,
+            fvp,
+            diag,
             hyper.Q,
             hyper.damping,
             hyper.max_norm,
@@ -255,7 +294,7 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
         # The Fisher EMA starts from the first covariance it sees (zero trace
         # marks "not yet"): verification iterations do not learn and skip the
         # O(C p^2 + p^3) covariance and solve altogether.
-        cov = feature_covariance(G)
+        cov = feature_covariance(rows)
         fresh = jnp.trace(fisher) == 0
         fisher = jnp.where(fresh, cov, (1 - hyper.ema) * fisher + hyper.ema * cov)
         step = natural_step(direction, fisher, hyper.Q, hyper.damping, hyper.max_norm)
@@ -297,7 +336,7 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
         key=key,
         iteration=state.iteration + active.astype(jnp.int32),
     )
-    gsum = gsum + jnp.where(active, G, 0.0)
+    gsum = gsum + jnp.where(active, rows, 0.0)
     out = (residual, jnp.max(jnp.abs(residual)), acceptance, state.step_size, active)
     return (new, gsum), out
 
@@ -344,7 +383,8 @@ def run_chunk(
     no-ops and do not count in either.
     """
     C = state.chains.position.shape[0]
-    gsum = jnp.zeros((C, hyper.nu.shape[0]), hyper.nu.dtype)
+    rows = n_groups(C) if config.cg_iter else C
+    gsum = jnp.zeros((rows, hyper.nu.shape[0]), hyper.nu.dtype)
     (state, gsum), (res, err, acc, eps, active) = jax.lax.scan(
         partial(_iteration, fm, config, hyper),
         (state, gsum),
@@ -354,7 +394,7 @@ def run_chunk(
     n_active = jnp.maximum(jnp.sum(active), 1)
     weights = active / n_active
     chain_means = gsum / n_active
-    se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(C)
+    se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(rows)
     finite = jnp.all(jnp.isfinite(state.phi)) & jnp.all(
         jnp.isfinite(state.chains.position)
     )
