@@ -46,8 +46,10 @@ class MaxEntDual(_BaseEBM):
         1,024 features the step solves with a dense Fisher matrix (a moving
         average of ``Cov[f]``); above, it is matrix-free: 10 preconditioned
         conjugate-gradient iterations on Fisher-vector products from the
-        current chains, ``O(n_chains * p)`` each, damped by 0.3 of the
-        Fisher's mean diagonal. That path guarantees the moment equations
+        current chains in the feature map's matrix form (``O(n_chains n²)``
+        for quadratic features; no ``p x p`` nor ``n_chains x p`` matrix),
+        damped by 0.3 of the Fisher's mean diagonal; the convergence rule's
+        standard error then comes from 32 groups of chains. That path guarantees the moment equations
         as the dense one does, but resolves parameter directions the moments
         barely see more slowly; ``roughness`` is not available there.
     max_iter : int, default=2000
