@@ -70,6 +70,33 @@ def _values_batch(X, low, high, fm):
     return fm.values_batch(X, low, high)
 
 
+@partial(jax.jit, static_argnames=("fm",))
+def _weighted_sum(X, w, low, high, fm):
+    return fm.mean(X, low, high, w)
+
+
+def _feature_means(fm, X, weights, bounds):
+    """Weighted feature means of the rows of ``X`` without an ``(N, p)`` matrix.
+
+    For large models (``p > DENSE_MAX_FEATURES``): the feature map's matrix
+    form (``Xᵀ diag(w) X`` for products) on row blocks of ``ROW_BLOCK``
+    (zero-weight padding), summed in float64 across blocks.
+    """
+    low = jnp.asarray(bounds[:, 0], jnp.float32)
+    high = jnp.asarray(bounds[:, 1], jnp.float32)
+    w = np.asarray(weights, np.float64) / np.sum(weights)
+    total = np.zeros(fm.n_features_out)
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        block = np.asarray(X[start : start + ROW_BLOCK], dtype=np.float32)
+        m = block.shape[0]
+        padded = np.zeros((ROW_BLOCK, block.shape[1]), dtype=np.float32)
+        padded[:m] = block
+        wb = np.zeros(ROW_BLOCK, np.float32)
+        wb[:m] = w[start : start + m]
+        total += np.asarray(_weighted_sum(padded, wb, low, high, fm), np.float64)
+    return total
+
+
 @partial(jax.jit, static_argnames=("fm", "n_particles", "n_temperatures", "n_leapfrog"))
 def _log_partition(
     key, coef, low, high, step_size, fm, n_particles, n_temperatures, n_leapfrog
@@ -250,7 +277,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 "init='score_matching' needs data X and features differentiable in "
                 "x (no Indicator); use init='auto' to fall back to 'zero' otherwise."
             )
-        if X is not None:
+        if X is not None and fm.n_features_out > DENSE_MAX_FEATURES:
+            mu = _feature_means(fm, X, sample_weight, bounds)
+        elif X is not None:
             F = _feature_values(fm, X, bounds)
             mu = np.average(F, axis=0, weights=sample_weight)
         else:

@@ -49,9 +49,10 @@ class MaxEntDual(_BaseEBM):
         current chains in the feature map's matrix form (``O(n_chains n²)``
         for quadratic features; no ``p x p`` nor ``n_chains x p`` matrix),
         damped by 0.3 of the Fisher's mean diagonal; the convergence rule's
-        standard error then comes from 32 groups of chains. That path guarantees the moment equations
-        as the dense one does, but resolves parameter directions the moments
-        barely see more slowly; ``roughness`` is not available there.
+        standard error then comes from 32 groups of chains. That path
+        guarantees the moment equations as the dense one does, but resolves
+        parameter directions the moments barely see more slowly;
+        ``roughness`` is not available there.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).

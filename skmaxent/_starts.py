@@ -17,6 +17,10 @@ from skmaxent.features import resolve_features
 #: Ridge of the score-matching solve, relative to the mean of diag Γ.
 SM_RIDGE = 1e-6
 
+#: Largest model the score-matching start solves: its system is a dense
+#: (p, p) matrix (0.5 GB and ~1e11 flops at this size).
+SM_MAX_FEATURES = 8192
+
 
 def chain_sharding(devices, n_chains):
     """Sharding of the chains axis over JAX devices, or ``None`` for one device.
@@ -123,6 +127,14 @@ def data_start(fm, X, sample_weight, bounds, std, init, n_chains, rng):
     system is singular and ``init`` is ``"auto"``; with
     ``init="score_matching"`` that raises a ``ValueError``.
     """
+    if fm.n_features_out > SM_MAX_FEATURES:
+        if init == "score_matching":
+            raise ValueError(
+                f"init='score_matching' solves a dense system of {SM_MAX_FEATURES} "
+                f"features at most; got {fm.n_features_out}. Use init='auto' "
+                "(which starts from zero here) or fewer features."
+            )
+        return None, None
     phi = score_matching_start(fm, X, sample_weight, bounds, std)
     if phi is None:
         if init == "score_matching":

@@ -509,3 +509,27 @@ def test_matrix_free_natural_step_matches_moments(monkeypatch):
     assert np.max(np.abs(achieved - mu) / s) < 0.05
     with pytest.raises(ValueError, match="roughness"):
         model.set_params(roughness=0.1).fit(moments=mu)
+
+
+def test_large_model_paths_from_data(monkeypatch):
+    # Above DENSE_MAX_FEATURES the targets from X are weighted means in the
+    # feature map's matrix form (no (N, p) matrix): against NumPy features.
+    # Above SM_MAX_FEATURES the score-matching start (a dense p x p system)
+    # is skipped by "auto" and refused when asked for.
+    import skmaxent._base as base
+    import skmaxent._starts as starts
+
+    monkeypatch.setattr(base, "DENSE_MAX_FEATURES", 0)
+    monkeypatch.setattr(starts, "SM_MAX_FEATURES", 0)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.1, 0.9, size=(2500, 2))
+    w = rng.uniform(0.5, 2.0, size=2500)
+    F = np.c_[X, X**2, X[:, 0] * X[:, 1]]
+    kw = dict(bounds=[[0, 1], [0, 1]], n_chains=64, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MaxEntDual(**kw).fit(X, sample_weight=w)
+    np.testing.assert_allclose(model.moments_, np.average(F, axis=0, weights=w), 1e-5)
+    assert model.init_ == "zero"
+    with pytest.raises(ValueError, match="dense system"):
+        MaxEntDual(init="score_matching", **kw).fit(X)
