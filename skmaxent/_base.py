@@ -26,7 +26,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skmaxent._starts import chain_sharding, data_start, gaussian_start
+from skmaxent._starts import (
+    chain_sharding,
+    data_start,
+    gaussian_start,
+    place_chains,
+    to_host,
+)
 from skmaxent._validation import (
     check_bounds,
     check_feasible,
@@ -385,8 +391,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             pos0 = jax.random.uniform(k_init, (self.n_chains, fm.n_features_in))
         f32 = partial(np.asarray, dtype=np.float32)
         pos0 = f32(pos0)
-        if sharding is not None:
-            pos0 = jax.device_put(pos0, sharding)
+        pos0 = place_chains(pos0, sharding)
         state, Q = train.start(
             key,
             f32(phi0),
@@ -456,7 +461,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.moment_error_ = float(error)
         self.step_size_ = float(state.step_size)
         self.chains_ = np.asarray(
-            bounds[:, 0] + np.asarray(state.chains.position, np.float64) * width,
+            bounds[:, 0] + to_host(state.chains.position).astype(np.float64) * width,
             dtype=np.float64,
         )
         self.log_partition_ = log_z

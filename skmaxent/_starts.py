@@ -55,6 +55,29 @@ def chain_sharding(devices, n_chains):
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
 
 
+def place_chains(positions, sharding):
+    """Put the chains' starting positions (C, n) on the mesh.
+
+    Every process holds the same ``positions`` (the same seed), and supplies
+    the shards of its own devices: one code path for one device, several,
+    or several hosts after ``jax.distributed.initialize()``.
+    """
+    if sharding is None:
+        return positions
+    return jax.make_array_from_callback(
+        positions.shape, sharding, lambda index: positions[index]
+    )
+
+
+def to_host(x) -> np.ndarray:
+    """A (possibly multi-host) sharded array gathered into a NumPy array."""
+    if getattr(x, "is_fully_addressable", True):
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def gaussian_start(fm, mu, bounds):
     """``coef``, mean and covariance of the Gaussian with the target moments.
 
