@@ -501,7 +501,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         pieces = {"moment_error": [], "acceptance": [], "step_size": [], "phase": []}
         # The marginal priors' gradient is noisy beyond the per-chain spread
         # (a covariance estimate): with priors the rule uses batch means.
-        priors = hyper.bin_col.shape[0] > 0
+        priors = hyper.bins.col.shape[0] > 0
         windows = []
         # Matrix-free fits estimate the standard error from group means.
         C = state.chains.position.shape[0]

@@ -10,6 +10,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from skmaxent.core.objectives import PriorBins
+
 __all__ = [
     "MarginalPrior",
     "PRIOR_FLOOR",
@@ -179,16 +181,14 @@ def prior_bins(priors) -> dict:
 
 
 def prior_fields(priors, n_chains: int) -> dict:
-    """The core's ``bin_*`` and ``eps`` fields (float32 / int32 / bool).
+    """``{"bins": PriorBins}``, the core's view of the priors (float32).
 
-    The keyword arguments that :class:`skmaxent.core.train.Hyper` and
+    The keyword argument that :class:`skmaxent.core.train.Hyper` and
     :class:`skmaxent.core.train_smm.SMMHyper` share: the bins of
     :func:`prior_bins` and the KL floor ``PRIOR_FLOOR / n_chains``.
     """
     bins = prior_bins(priors)
-    out = {
-        f"bin_{name}": v.astype(np.float32) if v.dtype == np.float64 else v
-        for name, v in bins.items()
+    f32 = {
+        k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in bins.items()
     }
-    out["eps"] = np.float32(PRIOR_FLOOR / n_chains)
-    return out
+    return {"bins": PriorBins(**f32, eps=np.float32(PRIOR_FLOOR / n_chains))}

@@ -6,6 +6,8 @@ under the uniform distribution on the box, and ``phi_k = coef_k * s_k`` is its
 natural parameter. One learning rate then serves features of any scale and unit.
 """
 
+from typing import NamedTuple
+
 import jax.numpy as jnp
 from jax.scipy.sparse.linalg import cg
 
@@ -199,3 +201,32 @@ def marginal_penalty(
     value = jnp.where(kl, kl_value, 0.5 * (p_hat - probs) ** 2)
     grad = jnp.where(kl, kl_grad, p_hat - probs)
     return jnp.sum(strength * value), strength * grad
+
+
+class PriorBins(NamedTuple):
+    """The marginal priors' bins, concatenated over priors, each (B,).
+
+    ``col`` the variable, ``[low, high)`` the bin, ``probs`` its target
+    probability, ``strength`` and ``kl`` (kind ``"kl"``) its prior's; ``eps``
+    the floor of a bin probability in the KL penalty. Built by
+    :func:`skmaxent.priors.prior_fields`; ``B = 0`` when there are none.
+    """
+
+    col: Array
+    low: Array
+    high: Array
+    probs: Array
+    strength: Array
+    kl: Array
+    eps: Array
+
+
+def bin_indicators(x: Array, bins: PriorBins) -> Array:
+    """Indicators ``1[low_b <= x_col_b < high_b]`` (C, B) at points ``x`` (C, n)."""
+    xi = jnp.take(x, bins.col, axis=1)
+    return ((xi >= bins.low) & (xi < bins.high)).astype(x.dtype)
+
+
+def prior_penalty(p_hat: Array, bins: PriorBins) -> tuple[Array, Array]:
+    """:func:`marginal_penalty` of the bins' probabilities ``p_hat`` (B,)."""
+    return marginal_penalty(p_hat, bins.probs, bins.strength, bins.kl, bins.eps)

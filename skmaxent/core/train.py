@@ -20,14 +20,16 @@ import jax.numpy as jnp
 
 from skmaxent.core import adaptation, hmc
 from skmaxent.core.objectives import (
+    PriorBins,
+    bin_indicators,
     cg_natural_step,
     chain_fvp,
     cross_fit_weights,
     dual_direction,
     feature_covariance,
-    marginal_penalty,
     natural_step,
     penalty_matrix,
+    prior_penalty,
 )
 from skmaxent.core.types import Array, Box, PRNGKey
 
@@ -60,10 +62,8 @@ class Hyper(NamedTuple):
     target_accept : acceptance the step size is tracked towards.
     adapt, learn, average : phase flags (booleans).
     max_iter : iterations beyond it are no-ops.
-    bin_col, bin_low, bin_high, bin_probs, bin_strength, bin_kl : (B,) the
-        marginal priors' bins (see :func:`skmaxent.priors.prior_bins`); empty
-        when there are none (then the prior costs nothing).
-    eps : floor of a bin probability in the KL prior.
+    bins : the marginal priors' :class:`~skmaxent.core.objectives.PriorBins`;
+        empty when there are none (then the prior costs nothing).
     """
 
     nu: Array
@@ -81,13 +81,7 @@ class Hyper(NamedTuple):
     learn: Array
     average: Array
     max_iter: Array
-    bin_col: Array
-    bin_low: Array
-    bin_high: Array
-    bin_probs: Array
-    bin_strength: Array
-    bin_kl: Array
-    eps: Array
+    bins: PriorBins
 
 
 def prior_gradient(hyper: Hyper, x: Array, gram) -> Array:
@@ -100,15 +94,8 @@ def prior_gradient(hyper: Hyper, x: Array, gram) -> Array:
     covariance matrix by the split-half weights of the SMM estimator.
     ``gram(w)`` is ``Gᵀ w`` for weights summing to zero.
     """
-    xi = jnp.take(x, hyper.bin_col, axis=1)
-    ind = ((xi >= hyper.bin_low) & (xi < hyper.bin_high)).astype(x.dtype)
-
-    def residual(p_hat):
-        return marginal_penalty(
-            p_hat, hyper.bin_probs, hyper.bin_strength, hyper.bin_kl, hyper.eps
-        )[1]
-
-    w, _, _ = cross_fit_weights(ind, residual)
+    ind = bin_indicators(x, hyper.bins)
+    w, _, _ = cross_fit_weights(ind, lambda p_hat: prior_penalty(p_hat, hyper.bins)[1])
     return -gram(w)
 
 
@@ -270,7 +257,7 @@ def _iteration(fm, config: TrainConfig, hyper: Hyper, carry, _):
             return chain_fvp(rows)
 
     direction = dual_direction(hyper.nu, gbar, state.phi, hyper.Q)
-    if hyper.bin_col.shape[0]:  # marginal priors (static: known at trace time)
+    if hyper.bins.col.shape[0]:  # marginal priors (static: known at trace time)
         direction = direction - prior_gradient(hyper, x, gram)
     residual = -direction
     active = state.iteration < hyper.max_iter

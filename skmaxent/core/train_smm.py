@@ -26,9 +26,11 @@ import optax
 
 from skmaxent.core import adaptation, ais, hmc, train
 from skmaxent.core.objectives import (
+    PriorBins,
+    bin_indicators,
     cross_fit_weights,
     linear_smm_gradient,
-    marginal_penalty,
+    prior_penalty,
 )
 from skmaxent.core.types import Array, Box, PRNGKey
 
@@ -94,8 +96,7 @@ class SMMHyper(NamedTuple):
     alpha : L2 strength on those coefficients (linear) or on ``theta``.
     roughness, rough_rows, rough_cols, rough_vals : roughness strength and the
         nonzeros of ``R`` on the shifted box (empty unless linear with roughness).
-    bin_col, bin_low, bin_high, bin_probs, bin_strength, bin_kl : (B,) the
-        marginal priors' bins (see ``objectives.marginal_penalty``); eps its floor.
+    bins : the marginal priors' ``objectives.PriorBins``.
     learning_rate, max_norm : Adam's rate and the gradient clipping norm.
     target_accept, adapt, learn, average, max_iter : as in ``train.Hyper``.
     """
@@ -118,13 +119,7 @@ class SMMHyper(NamedTuple):
     rough_rows: Array
     rough_cols: Array
     rough_vals: Array
-    bin_col: Array
-    bin_low: Array
-    bin_high: Array
-    bin_probs: Array
-    bin_strength: Array
-    bin_kl: Array
-    eps: Array
+    bins: PriorBins
     learning_rate: Array
     max_norm: Array
     target_accept: Array
@@ -178,12 +173,6 @@ def energy_and_grad(fm, energy, theta, std, low, high, shift):
     return jax.value_and_grad(lambda u: energy(theta, u, low, high))
 
 
-def _bins(x: Array, hyper: SMMHyper) -> Array:
-    """Indicators of the priors' bins at the chains, (C, B)."""
-    xi = jnp.take(x, hyper.bin_col, axis=1)
-    return ((xi >= hyper.bin_low) & (xi < hyper.bin_high)).astype(x.dtype)
-
-
 def _penalty(theta, hyper, linear):
     """L2 and roughness: value and gradient in ``theta``."""
     if not linear:
@@ -230,13 +219,11 @@ def _iteration(fm, energy, config: SMMConfig, hyper: SMMHyper, carry, _):
     x = hyper.low + chains.position * (hyper.high - hyper.low)
     lo, hi = hyper.low - hyper.shift, hyper.high - hyper.shift
     G = (fm.values_batch(x - hyper.shift, lo, hi) - hyper.mean) / hyper.std
-    Ind = _bins(x, hyper)
+    Ind = bin_indicators(x, hyper.bins)
     p = G.shape[1]
 
     def residual(m):
-        _, prior_grad = marginal_penalty(
-            m[p:], hyper.bin_probs, hyper.bin_strength, hyper.bin_kl, hyper.eps
-        )
+        _, prior_grad = prior_penalty(m[p:], hyper.bins)
         return jnp.concatenate([m[:p] - hyper.nu, prior_grad])
 
     w, _, _ = cross_fit_weights(jnp.concatenate([G, Ind], axis=1), residual)
@@ -252,13 +239,7 @@ def _iteration(fm, energy, config: SMMConfig, hyper: SMMHyper, carry, _):
     grad = grad + pen_grad
 
     delta = jnp.mean(G, axis=0) - hyper.nu
-    prior_value, _ = marginal_penalty(
-        jnp.mean(Ind, axis=0),
-        hyper.bin_probs,
-        hyper.bin_strength,
-        hyper.bin_kl,
-        hyper.eps,
-    )
+    prior_value, _ = prior_penalty(jnp.mean(Ind, axis=0), hyper.bins)
     loss = 0.5 * delta @ delta + prior_value + pen_value
 
     active = state.iteration < hyper.max_iter

@@ -7,6 +7,7 @@ import numpy as np
 from skmaxent.core import train
 from skmaxent.core.types import Box
 from skmaxent.features import compile_features
+from skmaxent.priors import prior_fields
 
 
 def _hyper(fm, low, high, std, learn):
@@ -27,13 +28,7 @@ def _hyper(fm, low, high, std, learn):
         learn=jnp.asarray(learn),
         average=jnp.asarray(False),
         max_iter=jnp.int32(1000),
-        bin_col=jnp.zeros(0, jnp.int32),
-        bin_low=jnp.zeros(0),
-        bin_high=jnp.zeros(0),
-        bin_probs=jnp.zeros(0),
-        bin_strength=jnp.zeros(0),
-        bin_kl=jnp.zeros(0, bool),
-        eps=jnp.float32(1e-3),
+        **prior_fields((), 512),
     )
 
 
