@@ -6,6 +6,13 @@ and takes one damped natural-gradient step on the dual. ``run_chunk`` runs a
 fixed number of iterations inside one ``lax.scan``; the host sees the state only
 between chunks (progress bar, convergence, divergence).
 
+Two forms of the step (static ``TrainConfig.cg_iter``): dense, with a moving
+average of the Fisher matrix ``Cov[g]`` and a Cholesky solve; or matrix-free,
+for large models, where neither the ``(p, p)`` Fisher matrix nor the chains'
+``(C, p)`` feature matrix exists: feature means per group of chains and
+Fisher-vector products come from the feature map's weighted means
+(``Xᵀ diag(w) X`` for products) and the step from conjugate gradients.
+
 The function is jitted at module level with the feature map and the
 :class:`TrainConfig` static, and everything else traced: fits with equal
 shapes and configuration reuse the compiled code, whatever their targets,
