@@ -92,11 +92,7 @@ def _feature_means(fm, X, weights, bounds):
     high = jnp.asarray(bounds[:, 1], jnp.float32)
     w = np.asarray(weights, np.float64) / np.sum(weights)
     total = np.zeros(fm.n_features_out)
-    for start in range(0, X.shape[0], ROW_BLOCK):
-        block = np.asarray(X[start : start + ROW_BLOCK], dtype=np.float32)
-        m = block.shape[0]
-        padded = np.zeros((ROW_BLOCK, block.shape[1]), dtype=np.float32)
-        padded[:m] = block
+    for start, m, padded in _row_blocks(X):
         wb = np.zeros(ROW_BLOCK, np.float32)
         wb[:m] = w[start : start + m]
         total += np.asarray(_weighted_sum(padded, wb, low, high, fm), np.float64)
@@ -134,22 +130,30 @@ def _error_quantile(p: int, groups: int | None = None) -> float:
     return float(scipy.stats.norm.isf(0.025 / p))
 
 
-def _feature_values(fm, X, bounds):
-    """``f(X)`` as float64, computed in fixed-size row blocks.
+def _row_blocks(X):
+    """``(start, m, padded)`` over ``X`` in float32 blocks of ``ROW_BLOCK`` rows.
 
-    Rows are padded to blocks of ``ROW_BLOCK`` so that one compiled function
-    serves inputs of any length, and each row's features are computed
-    elementwise, so results do not depend on the batch a row comes in.
+    Padding every block to ``ROW_BLOCK`` rows lets one compiled function
+    serve inputs of any length; ``m`` rows of each block are real.
     """
-    low = jnp.asarray(bounds[:, 0], jnp.float32)
-    high = jnp.asarray(bounds[:, 1], jnp.float32)
-    n = X.shape[0]
-    out = np.empty((n, fm.n_features_out), dtype=np.float64)
-    for start in range(0, n, ROW_BLOCK):
+    for start in range(0, X.shape[0], ROW_BLOCK):
         block = np.asarray(X[start : start + ROW_BLOCK], dtype=np.float32)
         m = block.shape[0]
         padded = np.zeros((ROW_BLOCK, block.shape[1]), dtype=np.float32)
         padded[:m] = block
+        yield start, m, padded
+
+
+def _feature_values(fm, X, bounds):
+    """``f(X)`` as float64, computed in fixed-size row blocks.
+
+    Each row's features are computed elementwise, so results do not depend
+    on the block a row comes in.
+    """
+    low = jnp.asarray(bounds[:, 0], jnp.float32)
+    high = jnp.asarray(bounds[:, 1], jnp.float32)
+    out = np.empty((X.shape[0], fm.n_features_out), dtype=np.float64)
+    for start, m, padded in _row_blocks(X):
         F = _values_batch(jnp.asarray(padded), low, high, fm)
         out[start : start + m] = np.asarray(F, dtype=np.float64)[:m]
     return out
@@ -506,6 +510,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         # Matrix-free fits estimate the standard error from group means.
         C = state.chains.position.shape[0]
         groups = train.n_groups(C) if config.cg_iter else None
+        z = _error_quantile(fm.n_features_out, groups)
         converged = False
         averaged = 0
         error = np.inf
@@ -547,7 +552,6 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             if priors:
                 stat = gradient_statistic(windows, np.asarray(info.residual))
             else:
-                z = _error_quantile(fm.n_features_out, groups)
                 se = np.asarray(info.residual_se)
                 stat = float(np.max(np.abs(np.asarray(info.residual)) - z * se))
             error = float(np.max(np.abs(np.asarray(info.residual))))

@@ -33,7 +33,6 @@ from skmaxent.priors import check_marginal_priors, prior_fields
 
 #: Clipping norm of the gradient before Adam (standardised units).
 MAX_GRAD_NORM = 1.0
-#: Floor of a marginal prior's bin probability in the KL penalty, per chain.
 
 
 def _f32(a):

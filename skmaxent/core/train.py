@@ -112,7 +112,8 @@ class FitState(NamedTuple):
     phi : (p,) standardised natural parameters (``coef = phi / std``).
     phi_sum, n_avg : running sum and count of the Polyak–Ruppert average.
     fisher : (p, p) exponential moving average of ``Cov[g]`` over chains,
-        the natural-gradient preconditioner.
+        the natural-gradient preconditioner; in the matrix-free form (p,)
+        the previous step instead, the conjugate gradients' warm start.
     chains : batched :class:`hmc.HMCState` on the unit box, (C, n) positions.
     step_size : the HMC step size in use (tracked while ``adapt``).
     key : PRNG key; iteration : iterations done so far.
