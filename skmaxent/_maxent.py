@@ -1,6 +1,21 @@
 """MaxEntDual: the maximum-entropy distribution on a box with given feature means."""
 
-from skmaxent._base import _BaseEBM
+import jax
+import numpy as np
+
+from skmaxent._base import _BaseEBM, split_key
+from skmaxent._host import Rule
+from skmaxent._starts import data_start, gaussian_start
+from skmaxent.core import penalties
+from skmaxent.core.dual import Dual, n_groups
+from skmaxent.core.energy import Geometry, Linear, unit_geometry
+from skmaxent.core.problem import Problem, identity_report
+from skmaxent.core.roughness import roughness_entries
+from skmaxent.priors import check_marginal_priors, prior_fields
+
+
+def _f32(a):
+    return np.asarray(a, dtype=np.float32)
 
 
 class MaxEntDual(_BaseEBM):
@@ -200,3 +215,107 @@ class MaxEntDual(_BaseEBM):
         self.random_state = random_state
         self.verbose = verbose
         self.marginal_priors = marginal_priors
+
+    def _start(self, fm, X, sample_weight, bounds, mu, std, warm, key):
+        """``(phi0, positions in user units or on the unit box, init used)``.
+
+        Positions are in user units for a score-matching or Gaussian start
+        and on the unit box otherwise (``unit`` tells which).
+        """
+        width = bounds[:, 1] - bounds[:, 0]
+        if warm:
+            return self.coef_ * std, self._warm_positions(bounds), "warm"
+        rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+        if X is not None and fm.differentiable and self.init != "zero":
+            phi, rows = data_start(
+                fm,
+                X,
+                sample_weight,
+                bounds,
+                std,
+                self.init,
+                self.n_chains,
+                rng,
+                self._settings.sm_max_features,
+            )
+            if phi is not None:
+                return phi, (rows - bounds[:, 0]) / width, "score_matching"
+        elif X is None and self.init == "auto":
+            gauss = gaussian_start(fm, mu, bounds)
+            if gauss is not None:
+                coef0, mean0, cov0 = gauss
+                pos = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
+                pos = np.clip(pos, bounds[:, 0], bounds[:, 1])
+                return coef0 * std, (pos - bounds[:, 0]) / width, "gaussian"
+        pos = jax.random.uniform(key, (self.n_chains, fm.n_features_in))
+        return np.zeros(fm.n_features_out), np.asarray(pos), "zero"
+
+    def _problem(self, fm, bounds, mu, mean, std, priors) -> Problem:
+        s, p = self._settings, fm.n_features_out
+        low, high = (np.asarray(b, np.float32) for b in bounds.T)
+        R = None
+        if self.roughness > 0:
+            R = roughness_entries(fm.specs, bounds[:, 0], bounds[:, 1])
+        matrix_free = p > s.dense_max_features
+        return Problem(
+            geo=Geometry(low, high, np.zeros_like(low), _f32(mean), _f32(std)),
+            nu=_f32((mu - mean) / std),
+            penalty=penalties.build(1.0 / std, self.alpha, self.roughness, R),
+            report=identity_report(p),
+            learning_rate=np.float32(self.learning_rate),
+            max_norm=np.float32(s.max_norm),
+            damping=np.float32(s.cg_damping if matrix_free else s.damping),
+            ema=np.float32(s.ema),
+            target_accept=np.float32(s.target_accept),
+            **prior_fields(priors, self.n_chains),
+        )
+
+    def _fit(self, X, moments, sample_weight):
+        fm, bounds, mu, X, sample_weight = self._fit_input(X, moments, sample_weight)
+        priors = check_marginal_priors(self.marginal_priors, bounds)
+        if priors and self.n_chains < 4:
+            raise ValueError(
+                "marginal_priors need n_chains >= 4 (their gradient splits the "
+                f"chains in two halves of at least 2); got n_chains={self.n_chains}."
+            )
+        mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
+        key, k_init, k_ais = split_key(self.random_state, 3)
+        warm = self._warm(fm)
+        phi0, pos0, used = self._start(
+            fm, X, sample_weight, bounds, mu, std, warm, k_init
+        )
+        problem = self._problem(fm, bounds, mu, mean, std, priors)
+        p = fm.n_features_out
+        cg = p > self._settings.dense_max_features
+        objective = Dual(Linear(fm), "cg" if cg else "dense", self._settings.cg_iter)
+        rule = Rule(
+            "residual",
+            "batch" if priors else "chains",
+            n_groups(self.n_chains) if cg else None,
+        )
+        step0 = self.step_size_ if warm else self._initial_step_size()
+        result = self._train(
+            key,
+            objective,
+            problem,
+            phi0,
+            pos0,
+            step0,
+            rule=rule,
+            verify=used in ("score_matching", "gaussian") and not priors,
+            names=fm.names,
+        )
+        coef = result.theta / std
+        geo = unit_geometry(bounds[:, 0], bounds[:, 1], p)
+        self._finish(
+            k_ais,
+            fm,
+            bounds,
+            mu,
+            result,
+            Linear(fm),
+            coef,
+            geo,
+            used.replace("warm", "zero"),
+        )
+        self.coef_ = coef

@@ -1,38 +1,25 @@
 """MomentMatchingEBM: an energy-based model whose feature means match targets."""
 
 import dataclasses
-import math
-import warnings
 from numbers import Integral
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.sparse.linalg
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from skmaxent import _smm_loop
-from skmaxent._base import (
-    AIS_PARTICLES,
-    AIS_TEMPERATURES,
-    INITIAL_STEP_SIZE,
-    ROW_BLOCK,
-    SAMPLE_BURN_IN,
-    SAMPLE_THIN,
-    _BaseEBM,
-    _key_from_random_state,
-)
+from skmaxent._base import _BaseEBM, split_key
 from skmaxent._centring import shift_map
+from skmaxent._host import Rule
 from skmaxent._starts import data_start
-from skmaxent.core import train_smm
+from skmaxent.core import penalties
+from skmaxent.core.energy import Geometry, flatten, unit_geometry
+from skmaxent.core.energy import Linear as LinearEnergy
+from skmaxent.core.problem import Problem, Report
 from skmaxent.core.roughness import roughness_entries
+from skmaxent.core.smm import SMM
 from skmaxent.energies import MLP, Linear, check_energy
 from skmaxent.priors import check_marginal_priors, prior_fields
-
-#: Clipping norm of the gradient before Adam (standardised units).
-MAX_GRAD_NORM = 1.0
 
 
 def _f32(a):
@@ -124,6 +111,10 @@ class MomentMatchingEBM(_BaseEBM):
         it when it applies (never with a penalty or a prior, whose optimum
         it is not); ``"zero"`` starts from ``coef = 0`` (the uniform
         distribution). Other energies start from their ``init``.
+    devices : int or None, default=None
+        JAX devices the chains are sharded over, as in :class:`MaxEntDual`
+        (a 1-D mesh named ``"chains"``; ``None`` uses all devices when there
+        are several and they divide ``n_chains``).
     random_state : int, RandomState instance or None, default=None
         Seeds the parameters' initialisation, the chains and the sampler.
     verbose : int, default=0
@@ -218,6 +209,7 @@ class MomentMatchingEBM(_BaseEBM):
         tol=1e-3,
         warm_start=False,
         init="auto",
+        devices=None,
         random_state=None,
         verbose=0,
         marginal_priors=None,
@@ -235,15 +227,16 @@ class MomentMatchingEBM(_BaseEBM):
         self.tol = tol
         self.warm_start = warm_start
         self.init = init
+        self.devices = devices
         self.random_state = random_state
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
     # ------------------------------------------------------------------ fit
     def _energy(self, key, n, bounds):
-        """(public energy, energy for the core or None, initial theta or None)."""
+        """(public energy, core energy or None for linear, initial theta or None)."""
         energy = self.energy_model
-        if isinstance(energy, str) or isinstance(energy, Linear):
+        if isinstance(energy, str | Linear):
             return Linear(), None, None
         if isinstance(energy, MLP):
             box = tuple(map(tuple, bounds.tolist()))
@@ -251,289 +244,136 @@ class MomentMatchingEBM(_BaseEBM):
         else:
             public = core = energy
         params = check_energy(public, key, n, bounds)
-        theta, flat = train_smm.flatten(core, params)
+        theta, flat = flatten(core, params)
         return public, flat, theta
 
-    def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu, X, sample_weight = self._validate_data(
-            X, moments, sample_weight
-        )
-        priors = check_marginal_priors(self.marginal_priors, bounds)
+    def _check_params(self):
         linear = isinstance(self.energy_model, str | Linear)
         if self.roughness > 0 and not linear:
             raise ValueError(
                 f"roughness={self.roughness} applies to energy_model='linear' only; "
                 "use alpha (an L2 penalty on the parameters) for other energies."
             )
-        key = _key_from_random_state(self.random_state)
-        key, k_params, k_init, k_ais = jax.random.split(key, 4)
-        n, p = fm.n_features_in, fm.n_features_out
-        public, energy, theta0 = self._energy(k_params, n, bounds)
-        low, high = _f32(bounds[:, 0]), _f32(bounds[:, 1])
-        width = bounds[:, 1] - bounds[:, 0]
-        # Polynomial features are matched in coordinates centred on the box
-        # (same family, far better conditioned; see skmaxent._centring).
-        sh = shift_map(fm.specs, bounds)
-        centred = bounds - sh.c[:, None]
-        mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
-        warm = self.warm_start and self.__sklearn_is_fitted__()
-        if warm and (
-            self._fm != fm
-            or self._core_energy != energy
-            or self.chains_.shape[0] != self.n_chains
-        ):
-            raise ValueError(
-                "warm_start=True needs the same features, energy_model, number of "
-                "variables and n_chains as the previous fit; refit with "
-                "warm_start=False."
-            )
-        step0 = INITIAL_STEP_SIZE if self.step_size == "auto" else float(self.step_size)
-        if warm:
-            theta0 = self._theta
-            if linear:
-                theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), self.coef_) * std
-            pos0 = np.clip((self.chains_ - bounds[:, 0]) / width, 0.0, 1.0)
-            step0 = self.step_size_
-        else:
-            theta0 = np.zeros(p) if linear else theta0
-            pos0 = jax.random.uniform(k_init, (self.n_chains, n))
-        used = "zero" if linear else "energy"
-        strengths = [prior.strength for prior in priors]
-        penalised = self.alpha > 0 or self.roughness > 0 or any(strengths)
         if self.init == "score_matching" and not linear:
             raise ValueError(
                 "init='score_matching' applies to energy_model='linear' only; use "
                 "init='auto' or 'zero' with other energies."
             )
-        start = None
-        if (
-            not warm
-            and linear
-            and X is not None
-            and fm.differentiable
-            and self.init != "zero"
-            and (self.init == "score_matching" or not penalised)
-        ):
-            rng = np.random.default_rng(np.asarray(jax.random.key_data(k_init)))
-            user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
-            start, rows = data_start(
-                fm, X, sample_weight, bounds, user_std, self.init, self.n_chains, rng
-            )
-        if start is not None:
-            coef0 = start / user_std
-            theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), coef0) * std
-            pos0 = (rows - bounds[:, 0]) / width
-            used = "score_matching"
-        if self.roughness > 0:
-            rows, cols, vals = roughness_entries(fm.specs, centred[:, 0], centred[:, 1])
-        else:
-            rows = cols = np.zeros(0, np.int32)
-            vals = np.zeros(0)
-        verify = start is not None and not penalised
-        hyper = train_smm.SMMHyper(
-            nu=_f32((sh.T @ mu + sh.t - mean) / std),
-            mean=_f32(mean),
-            std=_f32(std),
-            low=low,
-            high=high,
-            shift=_f32(sh.c),
-            t_rows=sh.rows,
-            t_cols=sh.cols,
-            t_vals=_f32(sh.vals),
-            inv_rows=sh.inv[0],
-            inv_cols=sh.inv[1],
-            inv_vals=_f32(sh.inv[2]),
-            user_std=_f32(fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]),
-            alpha=np.float32(self.alpha),
-            roughness=np.float32(self.roughness),
-            rough_rows=np.asarray(rows, np.int32),
-            rough_cols=np.asarray(cols, np.int32),
-            rough_vals=_f32(vals),
-            **prior_fields(priors, self.n_chains),
-            learning_rate=np.float32(self.learning_rate),
-            max_norm=np.float32(MAX_GRAD_NORM),
-            target_accept=np.float32(0.8),
-            adapt=np.asarray(self.step_size == "auto"),
-            learn=np.asarray(True),
-            average=np.asarray(False),
-            max_iter=np.int32(self.max_iter),
-        )
-        config = train_smm.SMMConfig(n_leapfrog=int(self.n_leapfrog))
-        state = train_smm.start(
-            key,
-            _f32(theta0),
-            _f32(pos0),
-            np.float32(step0),
-            hyper.std,
-            low,
-            high,
-            hyper.shift,
-            fm,
-            energy,
-        )
-        state, history, converged, error = _smm_loop.run(
-            self, state, hyper, fm, energy, config, penalised, verify=verify
-        )
-        n_avg = float(state.n_avg)
-        theta = np.asarray(state.theta_sum if n_avg > 0 else state.theta, np.float64)
-        theta = theta / max(n_avg, 1.0)
-        # The linear energy in user units: coef = Tᵀ (theta / std).
-        coef = sh.T.T @ (theta / std) if linear else None
-        info = train_smm.log_partition(
-            k_ais,
-            _f32(coef if linear else theta),
-            np.ones_like(hyper.std) if linear else hyper.std,
-            low,
-            high,
-            state.step_size,
-            fm,
-            energy,
-            AIS_PARTICLES,
-            AIS_TEMPERATURES,
-            int(self.n_leapfrog),
-        )
-        log_z, log_z_std = float(info.log_z), float(info.log_z_std)
-        if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
-            raise RuntimeError(
-                "The fit diverged: non-finite parameters or log-partition after "
-                f"{int(state.iteration)} iterations. Try a smaller learning_rate "
-                "or alpha > 0."
-            )
+        return linear
 
-        self._fm = fm
-        self._core_energy = energy
-        self._theta = theta
-        self.energy_model_ = public
+    def _start(self, fm, X, w, bounds, sh, std, theta0, warm, penalised, key):
+        """``(theta0, positions on the unit box, init used)``."""
+        width = bounds[:, 1] - bounds[:, 0]
+        linear = theta0 is None
+        if warm:
+            if linear:
+                theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), self.coef_) * std
+            else:
+                theta0 = self._theta
+            return theta0, self._warm_positions(bounds), "zero" if linear else "energy"
+        pos0 = np.asarray(jax.random.uniform(key, (self.n_chains, fm.n_features_in)))
+        if not linear:
+            return theta0, pos0, "energy"
+        usable = X is not None and fm.differentiable and self.init != "zero"
+        if usable and (self.init == "score_matching" or not penalised):
+            rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+            user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
+            phi, rows = data_start(
+                fm,
+                X,
+                w,
+                bounds,
+                user_std,
+                self.init,
+                self.n_chains,
+                rng,
+                self._settings.sm_max_features,
+            )
+            if phi is not None:
+                coef0 = phi / user_std
+                theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), coef0) * std
+                return theta0, (rows - bounds[:, 0]) / width, "score_matching"
+        return np.zeros(fm.n_features_out), pos0, "zero"
+
+    def _problem(self, fm, bounds, mu, sh, mean, std, K, linear, priors) -> Problem:
+        s = self._settings
+        centred = bounds - sh.c[:, None]
+        R = None
+        if self.roughness > 0:
+            R = roughness_entries(fm.specs, centred[:, 0], centred[:, 1])
         if linear:
-            self.coef_ = coef
-            self.params_ = coef
+            pen = penalties.build(
+                1.0 / std, self.alpha, self.roughness, R, (sh.rows, sh.cols, sh.vals)
+            )
         else:
-            self.params_ = jax.tree.map(np.asarray, energy.unravel(_f32(theta)))
+            pen = penalties.build(np.ones(K), self.alpha)
+        user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
+        low, high = _f32(bounds[:, 0]), _f32(bounds[:, 1])
+        inv_rows, inv_cols, inv_vals = sh.inv
+        return Problem(
+            geo=Geometry(low, high, _f32(sh.c), _f32(mean), _f32(std)),
+            nu=_f32((sh.T @ mu + sh.t - mean) / std),
+            penalty=pen,
+            report=Report(
+                np.asarray(inv_rows, np.int32),
+                np.asarray(inv_cols, np.int32),
+                _f32(inv_vals),
+                _f32(std),
+                _f32(user_std),
+            ),
+            learning_rate=np.float32(self.learning_rate),
+            max_norm=np.float32(s.max_grad_norm),
+            damping=np.float32(0.0),
+            ema=np.float32(0.0),
+            target_accept=np.float32(s.target_accept),
+            **prior_fields(priors, self.n_chains),
+        )
+
+    def _fit(self, X, moments, sample_weight):
+        fm, bounds, mu, X, w = self._fit_input(X, moments, sample_weight)
+        priors = check_marginal_priors(self.marginal_priors, bounds)
+        linear = self._check_params()
+        key, k_params, k_init, k_ais = split_key(self.random_state, 4)
+        public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
+        # Polynomial features are matched in coordinates centred on the box
+        # (same family, far better conditioned; see skmaxent._centring).
+        sh = shift_map(fm.specs, bounds)
+        centred = bounds - sh.c[:, None]
+        mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
+        warm = self._warm(fm, getattr(self, "_fit_energy", None) == flat)
+        penalised = (
+            self.alpha > 0 or self.roughness > 0 or any(q.strength for q in priors)
+        )
+        theta0, pos0, used = self._start(
+            fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init
+        )
+        K = len(theta0)
+        problem = self._problem(fm, bounds, mu, sh, mean, std, K, linear, priors)
+        objective = SMM(LinearEnergy(fm) if linear else flat, LinearEnergy(fm))
+        result = self._train(
+            key,
+            objective,
+            problem,
+            theta0,
+            pos0,
+            self.step_size_ if warm else self._initial_step_size(),
+            rule=Rule("gradient", "batch") if penalised else Rule(),
+            verify=used == "score_matching" and not penalised,
+            names=fm.names,
+            loss=True,
+        )
+        theta = result.theta
+        geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
+        if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
+            coef = sh.T.T @ (theta / std)
+            self._finish(
+                k_ais, fm, bounds, mu, result, LinearEnergy(fm), coef, geo, used
+            )
+            self.coef_ = self.params_ = coef
+        else:
+            self._finish(k_ais, fm, bounds, mu, result, flat, theta, geo, used)
+            self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
             if hasattr(self, "coef_"):
                 del self.coef_
-        self.bounds_ = bounds
-        self.moments_ = np.asarray(mu, dtype=np.float64)
-        self.n_iter_ = int(state.iteration)
-        self.converged_ = bool(converged)
-        self.moment_error_ = float(error)
-        self.step_size_ = float(state.step_size)
-        self.chains_ = (
-            bounds[:, 0] + np.asarray(state.chains.position, np.float64) * width
-        )
-        self.log_partition_ = log_z
-        self.log_partition_std_ = log_z_std
-        self.history_ = history
-        self.init_ = used
-        if not converged:
-            warnings.warn(
-                f"MomentMatchingEBM did not meet tol={self.tol} in "
-                f"max_iter={self.max_iter} iterations (last window's standardised "
-                f"moment error {error:.3g}). Increase max_iter or n_chains, or "
-                "raise tol or learning_rate.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-    # ------------------------------------------------------------ inference
-    def _core_args(self):
-        """(theta, std, low, high) for the core's post-fit functions.
-
-        The linear energy is evaluated in user-unit features: ``theta =
-        coef_``, ``std = 1``.
-        """
-        low, high = self._box()
-        if self._core_energy is None:
-            return _f32(self.coef_), np.ones_like(_f32(self.coef_)), low, high
-        return _f32(self._theta), np.ones(1, np.float32), low, high
-
-    def energy(self, X):
-        """Unnormalised energies ``E(x)`` (``-coef_ · f(x)`` for the linear energy).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_)
-
-        Returns
-        -------
-        energy : ndarray of shape (n_samples,)
-        """
-        if getattr(self, "_core_energy", None) is None:
-            return super().energy(X)
-        X = self._check_X(X)
-        theta, std, low, high = self._core_args()
-        out = np.empty(X.shape[0])
-        for start in range(0, X.shape[0], ROW_BLOCK):
-            block = _f32(X[start : start + ROW_BLOCK])
-            padded = np.zeros((ROW_BLOCK, X.shape[1]), np.float32)
-            padded[: len(block)] = block
-            E = train_smm.energies(
-                padded, theta, std, low, high, self._fm, self._core_energy
-            )
-            out[start : start + len(block)] = np.asarray(E, np.float64)[: len(block)]
-        return out
-
-    def score_samples(self, X):
-        """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
-
-        ``log p(x) = -E(x) - log_partition_ - sum(log(hi - lo))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_)
-
-        Returns
-        -------
-        log_density : ndarray of shape (n_samples,)
-        """
-        if getattr(self, "_core_energy", None) is None:
-            return super().score_samples(X)
-        X = self._check_X(X)
-        log_volume = float(np.sum(np.log(self.bounds_[:, 1] - self.bounds_[:, 0])))
-        out = -self.energy(X) - self.log_partition_ - log_volume
-        inside = np.all((X >= self.bounds_[:, 0]) & (X <= self.bounds_[:, 1]), axis=1)
-        return np.where(inside, out, -np.inf)
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw samples from the fitted model by continuing copies of the chains.
-
-        The estimator is not changed.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : None, int or RandomState, default=None
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features_in_)
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer; got {n_samples!r}."
-            )
-        key = _key_from_random_state(random_state)
-        theta, std, low, high = self._core_args()
-        width = self.bounds_[:, 1] - self.bounds_[:, 0]
-        pos = _f32(np.clip((self.chains_ - self.bounds_[:, 0]) / width, 0.0, 1.0))
-        chains = train_smm.init_chains(
-            theta, std, low, high, pos, fm=self._fm, energy=self._core_energy
-        )
-        C = pos.shape[0]
-        rounds = 2 ** math.ceil(math.log2(max(1, -(-n_samples // C))))
-        _, positions = train_smm.advance(
-            key,
-            chains,
-            theta,
-            std,
-            low,
-            high,
-            jnp.float32(self.step_size_),
-            self._fm,
-            self._core_energy,
-            int(self.n_leapfrog),
-            SAMPLE_BURN_IN + SAMPLE_THIN * rounds,
-        )
-        kept = positions[SAMPLE_BURN_IN + SAMPLE_THIN - 1 :: SAMPLE_THIN]
-        U = np.asarray(kept, dtype=np.float64).reshape(-1, pos.shape[1])[:n_samples]
-        return self.bounds_[:, 0] + U * width
+        self._fit_energy, self._theta = flat, theta
+        self.energy_model_ = public

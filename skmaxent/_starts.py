@@ -14,13 +14,6 @@ import scipy.linalg
 from skmaxent.core import score_matching
 from skmaxent.features import resolve_features
 
-#: Ridge of the score-matching solve, relative to the mean of diag Γ.
-SM_RIDGE = 1e-6
-
-#: Largest model the score-matching start solves: its system is a dense
-#: (p, p) matrix (0.5 GB and ~1e11 flops at this size).
-SM_MAX_FEATURES = 8192
-
 
 def chain_sharding(devices, n_chains):
     """Sharding of the chains axis over JAX devices, or ``None`` for one device.
@@ -105,13 +98,14 @@ def gaussian_start(fm, mu, bounds):
     return (coef, m, S) if np.all(np.isfinite(coef)) else None
 
 
-def score_matching_start(fm, X, sample_weight, bounds, std):
+def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
     """Standardised natural parameters ``phi = coef * std`` by score matching.
 
     One linear solve of the generalised score-matching system on the rows of
     positive weight (see :mod:`skmaxent.core.score_matching`); the structured
-    O(N n³) form serves the ``"quadratic"`` preset. Returns ``None`` when the
-    system is singular or the solution is not finite.
+    O(N n³) form serves the ``"quadratic"`` preset, with a ridge ``ridge``
+    times the mean of diag Γ. Returns ``None`` when the system is singular or
+    the solution is not finite.
     """
     keep = sample_weight > 0
     w = sample_weight[keep] / sample_weight[keep].sum()
@@ -130,7 +124,7 @@ def score_matching_start(fm, X, sample_weight, bounds, std):
     if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
         return None
     p = g.shape[0]
-    lam = SM_RIDGE * np.trace(Gamma) / p
+    lam = ridge * np.trace(Gamma) / p
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
@@ -140,20 +134,23 @@ def score_matching_start(fm, X, sample_weight, bounds, std):
     return phi if np.all(np.isfinite(phi)) else None
 
 
-def data_start(fm, X, sample_weight, bounds, std, init, n_chains, rng):
+def data_start(
+    fm, X, sample_weight, bounds, std, init, n_chains, rng, max_features=8192
+):
     """The score-matching start of a fit from ``X``, with chains on data rows.
 
     Returns ``(phi, rows)``: standardised parameters from
     :func:`score_matching_start` and ``n_chains`` rows of ``X`` drawn by
     weight, on which the chains start (if the start is right, they are
     already draws from the model: no burn-in). ``(None, None)`` when the
-    system is singular and ``init`` is ``"auto"``; with
+    system is singular, or the model has over ``max_features`` features (a
+    dense ``(p, p)`` system: 0.5 GB at 8,192), and ``init`` is ``"auto"``; with
     ``init="score_matching"`` that raises a ``ValueError``.
     """
-    if fm.n_features_out > SM_MAX_FEATURES:
+    if fm.n_features_out > max_features:
         if init == "score_matching":
             raise ValueError(
-                f"init='score_matching' solves a dense system of {SM_MAX_FEATURES} "
+                f"init='score_matching' solves a dense system of {max_features} "
                 f"features at most; got {fm.n_features_out}. Use init='auto' "
                 "(which starts from zero here) or fewer features."
             )

@@ -14,25 +14,6 @@ from jax.scipy.sparse.linalg import cg
 from skmaxent.core.types import Array
 
 
-def penalty_matrix(alpha: Array, roughness: Array, R: Array, std: Array) -> Array:
-    """Hessian in ``phi`` of ``alpha/2 |coef|^2 + roughness/2 coef·R·coef``.
-
-    With ``coef = phi / s`` the penalty is ``1/2 phi·Q·phi`` with
-    ``Q = alpha diag(1/s^2) + roughness R / (s sᵀ)``. Returned dense ``(p, p)``.
-    """
-    inv = 1.0 / std
-    return jnp.diag(alpha * inv**2) + roughness * R * inv[:, None] * inv[None, :]
-
-
-def dual_direction(nu: Array, gbar: Array, phi: Array, Q: Array) -> Array:
-    """Gradient of the penalised dual in ``phi``: ``nu - E[g] - Q phi``.
-
-    ``nu`` are the standardised targets and ``gbar`` the chains' mean of the
-    standardised features. At the maximum-entropy solution the moments match.
-    """
-    return nu - gbar - (Q * phi if Q.ndim == 1 else Q @ phi)
-
-
 def feature_covariance(G: Array) -> Array:
     """Covariance ``Cov[g]`` over chains of standardised features ``G`` (C, p).
 
@@ -68,7 +49,8 @@ def cg_natural_step(
     direction: Array,
     fvp,
     diag: Array,
-    q: Array,
+    qmv,
+    qdiag: Array,
     damping: Array,
     max_norm: Array,
     x0: Array,
@@ -78,18 +60,19 @@ def cg_natural_step(
 
     ``F = Cov[g]`` is never formed: ``fvp(v)`` returns ``F v`` (from the
     chains: :func:`chain_fvp`, or the quadratic preset's matrix form), and
-    ``diag`` (p,) is the diagonal of ``F``. ``q`` (p,) is a diagonal penalty
-    Hessian; ``delta`` is ``damping`` times the mean diagonal of ``F + Q``,
+    ``diag`` (p,) is the diagonal of ``F``. ``qmv(v)`` is ``Q v`` for the
+    penalty Hessian ``Q`` (see :mod:`skmaxent.core.penalties`) and ``qdiag``
+    its diagonal; ``delta`` is ``damping`` times the mean diagonal of ``F + Q``,
     and the diagonal of ``F + Q + delta I`` preconditions the ``maxiter``
     iterations started from ``x0`` (the previous step, which carries
     curvature information across iterations). The step is clipped in Fisher
     norm as in :func:`natural_step`.
     """
-    diag = diag + q
+    diag = diag + qdiag
     lam = damping * jnp.mean(diag) + 1e-6
 
     def matvec(v):
-        return fvp(v) + (q + lam) * v
+        return fvp(v) + qmv(v) + lam * v
 
     step, _ = cg(
         matvec, direction, x0=x0, maxiter=maxiter, M=lambda v: v / (diag + lam)

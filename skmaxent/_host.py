@@ -1,0 +1,171 @@
+"""The one host loop over jitted chunks: progress, convergence, divergence, history.
+
+It drives any chain fit given a ``run_chunk(state, phase)`` function: it
+reads each chunk's :class:`~skmaxent.core.loop.ChunkInfo`, decides the next
+:class:`~skmaxent.core.problem.Phase` (verify, learn, average) and when to
+stop, keeps the Polyak–Ruppert average on the host, and never writes the
+core's state nor sees the estimator.
+"""
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.stats
+
+from skmaxent._settings import Settings
+from skmaxent.core.problem import Phase
+
+__all__ = ["Rule", "FitResult", "run", "error_quantile", "gradient_statistic"]
+
+
+class Rule(NamedTuple):
+    """The convergence rule: ``max_k (|e_k| - z SE_k) < tol``.
+
+    on : ``"residual"`` (the chunk's reported residual) or ``"gradient"``.
+    se : ``"chains"`` (SE from the per-chain / per-group chunk means; ``z``
+        the Bonferroni-corrected normal quantile, or Student's with
+        ``groups - 1`` degrees of freedom) or ``"batch"`` (batch means over
+        the last ``Settings.n_windows`` chunks, Student's quantile).
+    groups : the number of groups of chains behind the SE, or ``None``.
+    """
+
+    on: str = "residual"
+    se: str = "chains"
+    groups: int | None = None
+
+
+class FitResult(NamedTuple):
+    """What a fit hands back to the estimator (NumPy, except ``state``)."""
+
+    state: Any
+    theta: np.ndarray
+    history: dict
+    converged: bool
+    error: float
+
+
+def error_quantile(p: int, groups: int | None = None) -> float:
+    """Standard errors allowed per feature: the two-sided 5% normal quantile
+    Bonferroni-corrected over ``p`` (1.96 for one feature, 3.5 for 230), or
+    Student's with ``groups - 1`` degrees of freedom."""
+    if groups is not None:
+        return float(scipy.stats.t.isf(0.025 / p, groups - 1))
+    return float(scipy.stats.norm.isf(0.025 / p))
+
+
+def gradient_statistic(windows: list, value, n_windows: int) -> float:
+    """``max_k (|mean_k| - t SE_k)`` over the last ``n_windows`` window means.
+
+    The SE is the spread of the windows' means (batch means): it includes
+    every source of noise, which per-chain spreads would miss. ``inf`` until
+    ``n_windows`` windows are in.
+    """
+    windows.append(value)
+    del windows[:-n_windows]
+    M = len(windows)
+    if M < n_windows:
+        return np.inf
+    g = np.asarray(windows)
+    se = g.std(axis=0, ddof=1) / np.sqrt(M)
+    t = float(scipy.stats.t.isf(0.025 / g.shape[1], M - 1))
+    return float(np.max(np.abs(g.mean(axis=0)) - t * se))
+
+
+class _Rule:
+    """The statistic of a :class:`Rule`, chunk after chunk."""
+
+    def __init__(self, rule: Rule, n_windows: int):
+        self.rule, self.n_windows, self.windows = rule, n_windows, []
+
+    def __call__(self, info) -> float:
+        value = np.asarray(getattr(info, self.rule.on))
+        if self.rule.se == "batch":
+            return gradient_statistic(self.windows, value, self.n_windows)
+        z = error_quantile(value.size, self.rule.groups)
+        return float(np.max(np.abs(value) - z * np.asarray(info.residual_se)))
+
+
+def _diverged(done, info, names):
+    res = np.nan_to_num(np.asarray(info.residual), nan=np.inf)
+    worst = int(np.argmax(np.abs(res)))
+    return RuntimeError(
+        f"The fit diverged at iteration {done}: non-finite parameters or chains "
+        f"(largest residual on feature {worst} '{names[worst]}'). Try a smaller "
+        "learning_rate or alpha > 0."
+    )
+
+
+def run(
+    run_chunk,
+    state,
+    *,
+    max_iter: int,
+    tol: float,
+    rule: Rule,
+    adapt: bool,
+    verify: bool,
+    names,
+    settings: Settings,
+    verbose: int = 0,
+    desc: str = "fit",
+    loss: bool = False,
+) -> FitResult:
+    """Learn until the rule holds, then average ``settings.n_average`` iterations.
+
+    With ``verify`` the chains first run ``settings.verify_chunks`` chunk(s)
+    at the fixed start; if the rule holds on the last, the start is the fit.
+    An unconverged fit returns the mean of its last chunk's iterates.
+    """
+    keys = ["moment_error", "acceptance", "step_size"] + (["smm_loss"] if loss else [])
+    pieces = {k: [] for k in [*keys, "phase"]}
+    fields = {"smm_loss": "loss"}
+    statistic = _Rule(rule, settings.n_windows)
+    bar = None
+    if verbose > 0:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=max_iter, desc=desc)
+    done = int(state.iteration)
+    limit = done + max_iter
+    verifying = settings.verify_chunks if verify else 0
+    converged, averaged, total, theta, error = False, 0, 0.0, None, np.inf
+    while done < limit:
+        phase = "verify" if verifying else ("average" if converged else "learn")
+        flags = Phase(
+            learn=np.asarray(not verifying),
+            adapt=np.asarray(adapt and not converged),
+            max_iter=np.int32(limit),
+        )
+        state, info = run_chunk(state, flags)
+        new_done = int(state.iteration)
+        k, done = new_done - done, new_done
+        for key in keys:
+            pieces[key].append(np.asarray(getattr(info, fields.get(key, key)))[:k])
+        pieces["phase"].append(np.full(k, phase))
+        if not bool(info.finite):
+            raise _diverged(done, info, names)
+        stat = statistic(info)
+        error = float(np.max(np.abs(np.asarray(info.residual))))
+        if bar is not None:
+            bar.update(k)
+            bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+        chunk_theta = np.asarray(info.theta, np.float64)
+        if converged:
+            total, averaged = total + k * chunk_theta, averaged + k
+            if averaged >= settings.n_average:
+                break
+            continue
+        theta = chunk_theta
+        if verifying:
+            verifying -= 1
+            if not verifying and stat < tol:
+                converged = True
+                break
+        elif stat < tol:
+            converged = True
+    if bar is not None:
+        bar.close()
+    if averaged:
+        theta = total / averaged
+    history = {k: np.concatenate(v) for k, v in pieces.items()}
+    return FitResult(state, theta, history, converged, error)

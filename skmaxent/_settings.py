@@ -1,0 +1,66 @@
+"""Every setting of a chain fit that is not a hyper-parameter, built in one place.
+
+The estimators read their numerical settings from one frozen
+:class:`Settings` (the class attribute ``_settings``), never from module
+constants: a test or a benchmark that needs another value sets it on its
+instance, ``model._settings = Settings(dense_max_features=0)``, instead of
+monkeypatching a module.
+"""
+
+from dataclasses import dataclass
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Numerical settings of the chain estimators.
+
+    Loop and convergence
+        chunk_size : iterations per compiled chunk (the convergence rule's
+            window). n_average : Polyak–Ruppert iterations after the rule
+            holds. n_windows : windows in the batch-means rule.
+        verify_chunks : chunks run at a fixed score-matching / Gaussian start
+            before deciding whether it is the fit.
+    Sampler
+        initial_step_size : HMC step size on the unit box with
+            ``step_size="auto"``. target_accept : acceptance it is tracked
+            towards (median chain). adapt_gain : gain of that tracking.
+    Dual (MaxEntDual)
+        dense_max_features : above it the natural step is matrix-free
+            (conjugate gradients). cg_iter : CG iterations per step.
+        cg_damping, damping : damping of the matrix-free and dense steps,
+            relative to the mean diagonal of ``F + Q``. max_norm : the step's
+            clip in Fisher norm. ema : weight of the Fisher moving average.
+    Moment matching (MomentMatchingEBM)
+        max_grad_norm : gradient clipping norm before Adam.
+    Inference
+        ais_particles : AIS particles; ``None`` uses ``n_chains``.
+        ais_temperatures : AIS temperatures.
+        sample_burn_in, sample_thin : HMC transitions discarded before
+            ``sample`` collects draws, and kept between two draws.
+        row_block : rows per compiled block in ``transform``/``score_samples``.
+        sm_max_features : largest model whose score-matching start is solved
+            (a dense ``p x p`` system).
+    """
+
+    chunk_size: int = 50
+    n_average: int = 200
+    n_windows: int = 4
+    verify_chunks: int = 1
+    initial_step_size: float = 0.2
+    target_accept: float = 0.8
+    adapt_gain: float = 0.05
+    dense_max_features: int = 1024
+    cg_iter: int = 10
+    cg_damping: float = 0.3
+    damping: float = 1e-3
+    max_norm: float = 0.5
+    ema: float = 0.1
+    max_grad_norm: float = 1.0
+    ais_particles: int | None = None
+    ais_temperatures: int = 200
+    sample_burn_in: int = 20
+    sample_thin: int = 2
+    row_block: int = 1024
+    sm_max_features: int = 8192

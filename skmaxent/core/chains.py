@@ -1,0 +1,98 @@
+"""Persistent chains: init, refresh, step, advance; for training, sampling, AIS.
+
+Chains are a batched :class:`~skmaxent.core.hmc.HMCState` on the unit box.
+The per-point kernel of :mod:`skmaxent.core.hmc` is ``vmap``-ped here, once,
+and everything that moves chains -- the training loop, ``sample``,
+``energy`` and the annealed importance sampler -- goes through these
+functions with an energy of :mod:`skmaxent.core.energy`. The jitted entry
+points take the energy as a static argument and everything else traced.
+"""
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+from skmaxent.core import ais, hmc
+from skmaxent.core.energy import Geometry
+from skmaxent.core.types import Array, PRNGKey
+
+__all__ = ["init", "refresh", "step", "advance", "start", "sample", "energies"]
+
+
+def init(positions: Array, energy_and_grad):
+    """Batched HMC states at ``positions`` (C, n) of the unit box."""
+    return jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
+
+
+def refresh(chains, energy_and_grad):
+    """Chains whose cached energy and gradient are re-evaluated for a new energy.
+
+    After a parameter step the cache belongs to the old parameters, and the
+    Metropolis test would compare two different energies: the chains would
+    no longer leave the current model invariant.
+    """
+    return init(chains.position, energy_and_grad)
+
+
+def step(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog):
+    """One reflective HMC transition of every chain; ``(chains, HMCInfo (C,))``."""
+    keys = jax.random.split(key, chains.position.shape[0])
+    return jax.vmap(
+        lambda k, s: hmc.step(k, s, energy_and_grad, step_size, n_leapfrog)
+    )(keys, chains)
+
+
+def advance(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps):
+    """``n_steps`` transitions; the final chains and positions (n_steps, C, n)."""
+
+    def body(chains, k):
+        chains, _ = step(k, chains, energy_and_grad, step_size, n_leapfrog)
+        return chains, chains.position
+
+    return jax.lax.scan(body, chains, jax.random.split(key, n_steps))
+
+
+@partial(jax.jit, static_argnames=("energy",))
+def start(energy, theta: Array, geo: Geometry, positions: Array):
+    """Chains at ``positions`` (C, n) for the energy at ``theta`` (jitted)."""
+    return init(positions, energy.on_unit(theta, geo))
+
+
+@partial(jax.jit, static_argnames=("energy", "n_leapfrog", "n_steps"))
+def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
+    """Positions (n_steps, C, n) of chains started at ``positions`` (jitted)."""
+    eg = energy.on_unit(theta, geo)
+    _, out = advance(key, init(positions, eg), eg, step_size, n_leapfrog, n_steps)
+    return out
+
+
+@partial(jax.jit, static_argnames=("energy",))
+def energies(energy, theta: Array, geo: Geometry, X: Array) -> Array:
+    """Energies (N,) at the rows of ``X`` (N, n) in user units (jitted)."""
+    eg = energy.on_unit(theta, geo)
+    return jax.vmap(lambda x: eg((x - geo.low) / (geo.high - geo.low))[0])(X)
+
+
+@partial(
+    jax.jit,
+    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog"),
+)
+def log_partition(
+    key, energy, theta, geo, step_size, n_particles, n_temperatures, n_leapfrog
+) -> ais.AISInfo:
+    """AIS estimate of ``log ∫_[0,1]^n exp(-E(u)) du`` (see :mod:`.ais`)."""
+    return ais.log_partition(
+        key,
+        energy.on_unit(theta, geo),
+        n_dim=geo.low.shape[0],
+        n_particles=n_particles,
+        n_temperatures=n_temperatures,
+        step_size=step_size,
+        n_leapfrog=n_leapfrog,
+    )
+
+
+def finite(chains) -> Array:
+    """Whether every chain position is finite."""
+    return jnp.all(jnp.isfinite(chains.position))

@@ -1,0 +1,157 @@
+"""The one training loop: persistent chains and any objective, in jitted chunks.
+
+One iteration refreshes the chains' cache at the current parameters (while
+learning), advances every chain by one reflective HMC transition, lets the
+objective measure its statistics at the chains and take one parameter step,
+and tracks the step size towards the target acceptance (the median chain's:
+a minority of chains stuck in a steep tail must not shrink everyone's step).
+:func:`run_chunk` runs ``config.chunk_size`` iterations in one ``lax.scan``;
+the host sees the state only between chunks.
+
+The objective (:class:`~skmaxent.core.dual.Dual`,
+:class:`~skmaxent.core.smm.SMM`) and :class:`~skmaxent.core.problem.LoopConfig`
+are static; the :class:`~skmaxent.core.problem.Problem` and
+:class:`~skmaxent.core.problem.Phase` are traced, so fits of equal shapes and
+configuration reuse the compiled code whatever their targets, box, penalties,
+learning rate or phase.
+"""
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from skmaxent.core import adaptation, chains
+from skmaxent.core.problem import LoopConfig, Phase, Problem
+from skmaxent.core.types import Array, PRNGKey
+
+__all__ = ["LoopState", "ChunkInfo", "start", "run_chunk"]
+
+
+class LoopState(NamedTuple):
+    """Carried across iterations and chunks: ``theta`` (K,), the update's
+    state, the chains (batched HMC states on the unit box), the HMC step
+    size, the key and the number of iterations done."""
+
+    theta: Array
+    opt_state: Any
+    chains: Any
+    step_size: Array
+    key: PRNGKey
+    iteration: Array
+
+
+class ChunkInfo(NamedTuple):
+    """What the host needs after a chunk (means over its active iterations).
+
+    residual : (p,) the reported standardised residual.
+    residual_se : (p,) its Monte Carlo standard error: the spread of the
+        per-chain (or per-group) chunk means over ``sqrt(R)``. Chains are
+        independent given the parameter path, and a chain's mean over the
+        chunk absorbs its autocorrelation.
+    gradient : (K,) the objective's gradient.
+    theta : (K,) the mean of the iterates (the host's Polyak average).
+    moment_error, loss, acceptance, step_size : (chunk_size,) per iteration.
+    finite : whether parameters and chains stayed finite.
+    """
+
+    residual: Array
+    residual_se: Array
+    gradient: Array
+    theta: Array
+    moment_error: Array
+    loss: Array
+    acceptance: Array
+    step_size: Array
+    finite: Array
+
+
+@partial(jax.jit, static_argnames=("objective",))
+def start(key, objective, theta, positions, step_size, problem: Problem) -> LoopState:
+    """Initial state: chains at ``positions`` (C, n) of the unit box."""
+    eg = objective.energy.on_unit(theta, problem.geo)
+    return LoopState(
+        theta=theta,
+        opt_state=objective.init(theta, problem),
+        chains=chains.init(positions, eg),
+        step_size=jnp.asarray(step_size, theta.dtype),
+        key=key,
+        iteration=jnp.zeros((), jnp.int32),
+    )
+
+
+def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
+    state, sums = carry
+    key, k_step = jax.random.split(state.key)
+    eg = objective.energy.on_unit(state.theta, problem.geo)
+    active = state.iteration < phase.max_iter
+    # At fixed parameters (verification) the cache is exact: skip the refresh.
+    current = jax.lax.cond(
+        phase.learn, lambda c: chains.refresh(c, eg), lambda c: c, state.chains
+    )
+    moved, info = chains.step(k_step, current, eg, state.step_size, config.n_leapfrog)
+    theta, opt_state, stats = objective.iterate(
+        state.theta, state.opt_state, moved.position, problem, phase.learn & active
+    )
+    tracked = adaptation.track(
+        state.step_size,
+        jnp.median(info.acceptance_rate),
+        problem.target_accept,
+        config.adapt_gain,
+    )
+
+    def keep(new, old):
+        return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)
+
+    new = LoopState(
+        theta=keep(theta, state.theta),
+        opt_state=keep(opt_state, state.opt_state),
+        chains=keep(moved, state.chains),
+        step_size=jnp.where(phase.adapt & active, tracked, state.step_size),
+        key=key,
+        iteration=state.iteration + active.astype(jnp.int32),
+    )
+    on = active.astype(theta.dtype)
+    parts = (stats.rows, stats.residual, stats.gradient, theta)
+    sums = tuple(s + on * v for s, v in zip(sums, parts))
+    error = jnp.max(jnp.abs(problem.report(stats.residual)))
+    acceptance = jnp.mean(info.acceptance_rate)
+    return (new, sums), (error, stats.loss, acceptance, state.step_size, active)
+
+
+@partial(jax.jit, static_argnames=("objective", "config"))
+def run_chunk(
+    state: LoopState, problem: Problem, phase: Phase, objective, config: LoopConfig
+) -> tuple[LoopState, ChunkInfo]:
+    """Run ``config.chunk_size`` iterations in one ``lax.scan``.
+
+    Iterations beyond ``phase.max_iter`` are no-ops and count in nothing.
+    """
+    C, n = state.chains.position.shape
+    p, K = problem.nu.shape[0], state.theta.shape[0]
+    R, dt = objective.n_rows(C), state.theta.dtype
+    sums = (jnp.zeros((R, p), dt), jnp.zeros(p, dt), jnp.zeros(K, dt), jnp.zeros(K, dt))
+    (state, sums), (err, loss, acc, eps, active) = jax.lax.scan(
+        partial(_iteration, objective, config, problem, phase),
+        (state, sums),
+        None,
+        length=config.chunk_size,
+    )
+    n_active = jnp.maximum(jnp.sum(active), 1)
+    rows, residual, gradient, theta = (s / n_active for s in sums)
+    chain_means = problem.report(rows)
+    se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(R)
+    finite = jnp.all(jnp.isfinite(state.theta)) & chains.finite(state.chains)
+    info = ChunkInfo(
+        residual=problem.report(residual),
+        residual_se=se,
+        gradient=gradient,
+        theta=theta,
+        moment_error=err,
+        loss=loss,
+        acceptance=acc,
+        step_size=eps,
+        finite=finite,
+    )
+    return state, info
