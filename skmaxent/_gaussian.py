@@ -1,28 +1,14 @@
 """ScoreMatchingGaussian: a Gaussian fitted by Hyvärinen score matching.
 
-For ``p(x) = N(x; mu, P^-1)`` the score is ``-P (x - mu)`` and its divergence
-``-tr(P)``, so the score-matching loss on data with mean ``xbar`` and biased
-covariance ``S`` is the quadratic ``1/2 tr(P S_mu P) - tr(P)``,
-``S_mu = S + (xbar - mu)(xbar - mu)ᵀ``: it depends on the data only through
-``(xbar, S)``, which are computed once. Three solvers share that reduction:
-
-- closed form (``alpha == 0``): ``mu = xbar``, ``P = S^-1`` by a Cholesky solve,
-  in NumPy float64;
-- gradient: optax (clipped Adam) on the Cholesky parameters of ``P``, in JAX
-  under one module-level ``jax.jit`` whose compiled code depends on shapes only;
-- proximal (``alpha > 0``, ``solver="auto"``): accelerated proximal gradient
-  (FISTA) on the symmetric ``P`` with a diagonal (Jacobi) metric, in NumPy.
+The estimator validates, calls :func:`skmaxent._gaussian_solvers.fit_gaussian`
+(closed form, gradient or proximal solver on the data's mean and covariance)
+and stores the result; its other methods are exact Gaussian formulas.
 """
 
-import warnings
 from numbers import Integral, Real
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 from scipy import linalg
-from scipy.linalg import blas
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -30,280 +16,11 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-#: Gradient-solver iterations per jitted call (the host checks between calls).
-CHUNK = 250
-#: Global-norm clip of the gradient-solver updates.
-MAX_NORM = 10.0
-#: A Cholesky pivot of the correlation matrix below this (the fraction of a
-#: column's variance not explained by the previous columns) means ``S`` is
-#: singular for our purposes.
-PIVOT_TOL = 1e-12
-#: Variance given to a constant column in the regularised sparse problem,
-#: relative to the largest variance.
-VARIANCE_FLOOR = 1e-6
-#: The sparse precision's eigenvalues are kept at or above this fraction of
-#: ``1 / lambda_max(S)``.
-EIGEN_FLOOR = 1e-2
-
-
-# --------------------------------------------------------------------------
-# Moments and the closed form (NumPy, float64)
-# --------------------------------------------------------------------------
-
-
-def _moments(X, assume_centered):
-    """Location and biased second moment about it, ``S = Xcᵀ Xc / n``.
-
-    A constant column gets its exact value as location, so that its centred
-    column is exactly zero. ``S`` is one symmetric rank-k update (BLAS syrk):
-    half the flops of ``Xcᵀ @ Xc``.
-    """
-    n, d = X.shape
-    if assume_centered:
-        location = np.zeros(d)
-        Xc = X
-    else:
-        location = X.mean(axis=0)
-        constant = np.ptp(X, axis=0) == 0
-        location[constant] = X[0, constant]
-        Xc = X - location
-    # Xc.T is Fortran-contiguous: syrk reads it without a copy.
-    upper = blas.dsyrk(1.0 / n, Xc.T, lower=0)
-    S = np.triu(upper) + np.triu(upper, 1).T
-    return location, S
-
-
-def _singular_reason(S):
-    """Why ``S`` is (numerically) singular, or ``None`` if it is positive definite."""
-    var = np.diag(S)
-    constant = np.flatnonzero(var <= 0)
-    if constant.size:
-        return f"column(s) {constant.tolist()} of X are constant"
-    s = np.sqrt(var)
-    try:
-        c = linalg.cholesky(S / np.outer(s, s), lower=True)
-    except linalg.LinAlgError:
-        return "some columns of X are linear combinations of others"
-    if np.min(np.diag(c)) ** 2 <= PIVOT_TOL:
-        return "some columns of X are linear combinations of others"
-    return None
-
-
-def _closed_form_precision(S):
-    """``S^-1`` by a Cholesky solve: ``S = C Cᵀ``, then ``C Cᵀ P = I``."""
-    c = linalg.cho_factor(S, lower=True)
-    P = linalg.cho_solve(c, np.eye(S.shape[0]))
-    return (P + P.T) / 2
-
-
-def _regularised(S, n_samples):
-    """A positive-definite stand-in for a singular ``S`` (used when ``alpha > 0``).
-
-    Constant columns get the variance ``VARIANCE_FLOOR * max(diag S)`` (1 if all
-    are constant); then the diagonal is multiplied by ``1 + sqrt(log d / n)``,
-    the diagonal multiplier of regularised score matching (Lin, Drton & Shojaie
-    2016; Yu, Drton & Shojaie 2019), which makes ``S`` positive definite and
-    the loss bounded below.
-    """
-    S = S.copy()
-    d = S.shape[0]
-    diag = np.diag(S).copy()
-    top = diag.max()
-    diag[diag <= 0] = VARIANCE_FLOOR * top if top > 0 else 1.0
-    diag *= 1.0 + np.sqrt(np.log(max(d, 2)) / n_samples)
-    np.fill_diagonal(S, diag)
-    return S
-
-
-# --------------------------------------------------------------------------
-# Sparse precision: FISTA on the symmetric P (NumPy, float64)
-# --------------------------------------------------------------------------
-
-
-def _sparse_precision(S, alpha, max_iter, tol):
-    """Minimise ``1/2 tr(PSP) - tr(P) + alpha sum_{i!=j} |P_ij|`` over symmetric P.
-
-    The smooth part has gradient ``G = (SP + PS)/2 - I`` and Hessian
-    ``D -> (SD + DS)/2``. With ``s_i^2 = S_ii`` and ``lam = lambda_max`` of the
-    correlation matrix, ``S <= lam diag(s^2)``, so
-    ``<D, (SD + DS)/2> <= sum_ij w_ij D_ij^2``, ``w_ij = lam (s_i^2 + s_j^2)/2``:
-    a separable majorant. A proximal step in that metric is a gradient step
-    ``Y - G / w`` followed by soft-thresholding the off-diagonal at
-    ``alpha / w``; both keep P symmetric. Nesterov momentum with an adaptive
-    restart (when the step goes uphill) gives FISTA. The start,
-    ``diag(1 / S_ii)``, is the exact solution for ``alpha`` large enough.
-
-    Returns ``(P, n_iter, converged)``; converged means
-    ``max |P_k - P_k-1| <= tol * max |P_k|``.
-    """
-    d = S.shape[0]
-    s2 = np.diag(S)
-    s = np.sqrt(s2)
-    lam = linalg.eigvalsh(S / np.outer(s, s), subset_by_index=[d - 1, d - 1])[0]
-    w = lam * (s2[:, None] + s2[None, :]) / 2
-    threshold = alpha / w
-    np.fill_diagonal(threshold, 0.0)
-    eye = np.eye(d)
-
-    P = np.diag(1.0 / s2)
-    Y = P
-    t = 1.0
-    converged = False
-    n_iter = 0
-    while n_iter < max_iter:
-        n_iter += 1
-        SY = S @ Y
-        V = Y - ((SY + SY.T) / 2 - eye) / w
-        P_new = np.sign(V) * np.maximum(np.abs(V) - threshold, 0.0)
-        step = P_new - P
-        if np.max(np.abs(step)) <= tol * np.max(np.abs(P_new)):
-            P = P_new
-            converged = True
-            break
-        if np.vdot(Y - P_new, step) > 0:  # uphill: restart the momentum
-            t = 1.0
-        t_new = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2
-        Y = P_new + ((t - 1.0) / t_new) * step
-        P, t = P_new, t_new
-    return P, n_iter, converged
-
-
-def _positive_definite(P, S):
-    """``P + c I`` with ``c >= 0`` the least shift giving ``lambda_min >= eps``.
-
-    ``eps = EIGEN_FLOOR / lambda_max(S)``: the model then has no direction with
-    more than ``1 / EIGEN_FLOOR`` times the data's largest variance. The
-    diagonal is not penalised, so the shift keeps the sparsity pattern. For
-    the minimiser of the sparse problem this is usually a no-op.
-    """
-    d = S.shape[0]
-    eps = EIGEN_FLOOR / linalg.eigvalsh(S, subset_by_index=[d - 1, d - 1])[0]
-    low = linalg.eigvalsh(P, subset_by_index=[0, 0])[0]
-    shift = max(0.0, eps - low)
-    return P + shift * np.eye(d), shift
-
-
-# --------------------------------------------------------------------------
-# Gradient solver: optax on the Cholesky parameters (JAX, alpha == 0)
-# --------------------------------------------------------------------------
-# Coordinates are standardised, z = D^-1 (x - xbar) with D = diag(s),
-# s_i^2 = S_ii: then mu = xbar + s * m and P = D^-1 Q D^-1, where Q = L Lᵀ and
-# L is lower triangular with diagonal exp(log_diag) and strict lower triangle
-# `off`. The loss is the score-matching loss of z,
-#   1/2 tr(Q (R + m mᵀ) Q) - tr(Q),   R = D^-1 S D^-1 (the correlation matrix).
-# In user units the loss is 1/2 tr(W Q (R + m mᵀ) Q) - tr(W Q) with
-# W = D^-2; for every positive diagonal W both are strictly convex in Q and
-# stationary at m = 0, Q = R^-1 (the gradient (WQM + MQW)/2 - W vanishes
-# there), so they have the same minimiser, and the standardised one is well
-# conditioned whatever the columns' units.
-
-
-def _optimizer(learning_rate):
-    return optax.chain(optax.clip_by_global_norm(MAX_NORM), optax.adam(learning_rate))
-
-
-def _unpack(theta, fit_location):
-    """``(m, Q)`` from the unconstrained parameters."""
-    d = theta["log_diag"].shape[0]
-    rows, cols = np.tril_indices(d, k=-1)
-    L = jnp.diag(jnp.exp(theta["log_diag"])).at[rows, cols].set(theta["off"])
-    return theta["m"] * fit_location, L @ L.T
-
-
-def _loss(theta, R, fit_location):
-    """Score-matching loss of the standardised data at the Cholesky parameters."""
-    m, Q = _unpack(theta, fit_location)
-    QM = Q @ (R + jnp.outer(m, m))
-    return 0.5 * jnp.sum(QM * Q) - jnp.trace(Q)
-
-
-def _residual(theta, R, fit_location):
-    """Stationarity residual ``max(|G|, |Q Q m|)`` in the precision ``Q``.
-
-    ``G = (QM + MQ)/2 - I`` is the gradient in ``Q``: it vanishes only at the
-    minimiser, and is an error in ``Q`` scaled by the Hessian (eigenvalues
-    ``(lambda_i + lambda_j)/2`` of ``M``), unlike the gradient in the Cholesky
-    parameters.
-    """
-    m, Q = _unpack(theta, fit_location)
-    QM = Q @ (R + jnp.outer(m, m))
-    G = 0.5 * (QM + QM.T) - jnp.eye(Q.shape[0], dtype=Q.dtype)
-    grad_m = Q @ (Q @ m) * fit_location
-    return jnp.maximum(jnp.max(jnp.abs(G)), jnp.max(jnp.abs(grad_m)))
-
-
-@jax.jit
-def _gradient_steps(theta, opt_state, n_steps, R, fit_location, lr, tol):
-    """Up to ``n_steps`` optax updates, stopping early when the residual <= tol.
-
-    Every argument is traced (hyper-parameters included), so one compiled
-    version serves all fits with the same number of features.
-    """
-    opt = _optimizer(lr)
-    grad = jax.grad(_loss)
-
-    def cond(carry):
-        i, _, _, r = carry
-        return (i < n_steps) & (r > tol)
-
-    def body(carry):
-        i, theta, state, _ = carry
-        updates, state = opt.update(grad(theta, R, fit_location), state, theta)
-        theta = optax.apply_updates(theta, updates)
-        return i + 1, theta, state, _residual(theta, R, fit_location)
-
-    r0 = _residual(theta, R, fit_location)
-    carry = (jnp.asarray(0, jnp.int32), theta, opt_state, r0)
-    i, theta, opt_state, r = jax.lax.while_loop(cond, body, carry)
-    return theta, opt_state, i, r, _loss(theta, R, fit_location)
-
-
-def _gradient_fit(location, S, fit_location, lr, max_iter, tol, verbose):
-    """Run the gradient solver; returns ``(location, P, n_iter, converged)``.
-
-    Starts at ``m = 0`` (``mu = xbar``) and ``Q = I`` (``P = diag(1 / S_ii)``).
-    """
-    d = S.shape[0]
-    s = np.sqrt(np.diag(S))
-    R = jnp.asarray(S / np.outer(s, s), jnp.result_type(float))
-    theta = {
-        "m": jnp.zeros(d, R.dtype),
-        "log_diag": jnp.zeros(d, R.dtype),
-        "off": jnp.zeros(d * (d - 1) // 2, R.dtype),
-    }
-    opt_state = _optimizer(lr).init(theta)
-    n_iter, residual = 0, np.inf
-    while n_iter < max_iter:
-        n_steps = min(CHUNK, max_iter - n_iter)
-        theta, opt_state, k, residual, loss = _gradient_steps(
-            theta, opt_state, n_steps, R, fit_location, lr, tol
-        )
-        n_iter += int(k)
-        residual, loss = float(residual), float(loss)
-        if not (np.isfinite(residual) and np.isfinite(loss)):
-            raise RuntimeError(
-                f"The gradient solver diverged at iteration {n_iter} (non-finite "
-                f"loss or parameters); lower learning_rate={lr}."
-            )
-        if verbose > 0:
-            print(f"iter {n_iter:6d}  loss {loss:.6g}  residual {residual:.3g}")
-        if residual <= tol or int(k) < n_steps:
-            break
-    m = np.asarray(theta["m"], np.float64) * fit_location
-    L = np.diag(np.exp(np.asarray(theta["log_diag"], np.float64)))
-    L[np.tril_indices(d, k=-1)] = np.asarray(theta["off"], np.float64)
-    P = (L @ L.T) / np.outer(s, s)
-    return location + s * m, P, n_iter, residual <= tol
-
-
-# --------------------------------------------------------------------------
-# The estimator
-# --------------------------------------------------------------------------
+from skmaxent._gaussian_solvers import fit_gaussian
 
 
 class ScoreMatchingGaussian(
@@ -482,76 +199,28 @@ class ScoreMatchingGaussian(
             The fitted estimator.
         """
         X = validate_data(self, X, dtype=np.float64)
-        alpha = float(self.alpha)
-        if self.solver != "auto" and alpha > 0:
+        if self.solver != "auto" and float(self.alpha) > 0:
             raise ValueError(
                 f"solver={self.solver!r} requires alpha=0, got alpha={self.alpha!r}; "
                 "use solver='auto' (proximal gradient on P, exact zeros) for a "
                 "sparse precision."
             )
-        n, d = X.shape
-        location, S = _moments(X, self.assume_centered)
-        reason = _singular_reason(S)
-        if reason is not None:
-            if alpha == 0:
-                raise ValueError(
-                    f"The sample covariance of X is singular (n_samples={n}, "
-                    f"n_features={d}): {reason}. With alpha=0 the score-matching "
-                    "loss is then unbounded below; use alpha > 0 for a "
-                    "regularised sparse precision, or drop the redundant columns."
-                )
-            S_fit = _regularised(S, n)
-        else:
-            S_fit = S
-
-        if self.solver == "gradient":
-            solver = "gradient"
-            location, precision, n_iter, converged = _gradient_fit(
-                location,
-                S,
-                0.0 if self.assume_centered else 1.0,
-                float(self.learning_rate),
-                self.max_iter,
-                float(self.tol),
-                self.verbose,
-            )
-        elif alpha == 0:
-            solver = "closed_form"
-            precision, n_iter, converged = _closed_form_precision(S), 1, True
-        else:
-            solver = "proximal"
-            precision, n_iter, converged = _sparse_precision(
-                S_fit, alpha, self.max_iter, float(self.tol)
-            )
-            precision, shift = _positive_definite(precision, S_fit)
-            if self.verbose > 0:
-                print(f"proximal: {n_iter} iterations, diagonal shift {shift:.3g}")
-        if not converged:
-            warnings.warn(
-                f"The {solver} solver did not converge in max_iter={self.max_iter} "
-                f"iterations (tol={self.tol}); increase max_iter"
-                + (" or adjust learning_rate." if solver == "gradient" else "."),
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        try:
-            chol = linalg.cholesky(precision, lower=True)
-        except linalg.LinAlgError as exc:  # pragma: no cover - guarded above
-            raise RuntimeError(
-                "The fitted precision is not positive definite."
-            ) from exc
-        if solver == "closed_form":
-            covariance = S
-        else:
-            covariance = linalg.cho_solve((chol, True), np.eye(d))
-            covariance = (covariance + covariance.T) / 2
-
-        self.location_ = location
-        self.precision_ = precision
-        self.precision_cholesky_ = chol
-        self.covariance_ = covariance
-        self.solver_ = solver
-        self.n_iter_ = int(n_iter)
+        fitted = fit_gaussian(
+            X,
+            alpha=self.alpha,
+            solver=self.solver,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            learning_rate=self.learning_rate,
+            assume_centered=self.assume_centered,
+            verbose=self.verbose,
+        )
+        self.location_ = fitted.location
+        self.precision_ = fitted.precision
+        self.precision_cholesky_ = fitted.precision_cholesky
+        self.covariance_ = fitted.covariance
+        self.solver_ = fitted.solver
+        self.n_iter_ = fitted.n_iter
         return self
 
     @property

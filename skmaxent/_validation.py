@@ -13,11 +13,6 @@ from skmaxent.features import Indicator, Legendre, Moment, Product
 
 __all__ = ["check_bounds", "infer_bounds", "check_moments", "check_feasible"]
 
-#: Margin of inferred bounds, as a fraction of each column's range.
-MARGIN = 0.05
-#: A target within ``RTOL * scale`` of a limit counts as on it (see check_feasible).
-RTOL = 1e-9
-
 
 def _fmt(v) -> str:
     return f"{float(v):.8g}"
@@ -25,6 +20,13 @@ def _fmt(v) -> str:
 
 def _fmt_row(row) -> str:
     return f"[{_fmt(row[0])}, {_fmt(row[1])}]"
+
+
+def _not_float32_boxes(B) -> np.ndarray:
+    """Rows of ``B`` that overflow, or have ``lo >= hi``, once rounded to float32."""
+    with np.errstate(over="ignore"):  # overflow to inf is reported by the caller
+        B32 = B.astype(np.float32)
+    return ~np.all(np.isfinite(B32), axis=1) | ~(B32[:, 0] < B32[:, 1])
 
 
 def check_bounds(bounds, n_features_in=None) -> np.ndarray:
@@ -63,43 +65,40 @@ def check_bounds(bounds, n_features_in=None) -> np.ndarray:
             f"bounds has {B.shape[0]} rows but X has {n_features_in} columns "
             f"(n_features_in_); pass one [lo, hi] row per column, shape {expected}."
         )
-    with np.errstate(over="ignore"):  # overflow to inf is reported below
-        B32 = B.astype(np.float32)
-    for i in range(B.shape[0]):
-        if not np.all(np.isfinite(B[i])):
-            raise ValueError(
-                f"bounds[{i}] = {_fmt_row(B[i])} is not finite; every row must be "
-                "a finite [lo, hi] (the model lives on a bounded box)."
-            )
-        if not B[i, 0] < B[i, 1]:
-            raise ValueError(
-                f"bounds[{i}] = {_fmt_row(B[i])} does not have lo < hi; each row "
-                "is [lo, hi] with lo strictly below hi."
-            )
-        if not (np.all(np.isfinite(B32[i])) and B32[i, 0] < B32[i, 1]):
-            raise ValueError(
-                f"bounds[{i}] = {_fmt_row(B[i])} is not a box in float32 (values "
-                "overflow, or lo and hi round to the same number), in which the "
-                "model computes; rescale that column of X."
-            )
+    # First bad row, and its first problem: (problem, row) masks, in order.
+    bad = np.array(
+        [~np.all(np.isfinite(B), axis=1), ~(B[:, 0] < B[:, 1]), _not_float32_boxes(B)]
+    )
+    if bad.any():
+        i = int(np.flatnonzero(bad.any(axis=0))[0])
+        problem = (
+            "is not finite; every row must be a finite [lo, hi] (the model lives "
+            "on a bounded box).",
+            "does not have lo < hi; each row is [lo, hi] with lo strictly below hi.",
+            "is not a box in float32 (values overflow, or lo and hi round to the "
+            "same number), in which the model computes; rescale that column of X.",
+        )[int(np.argmax(bad[:, i]))]
+        raise ValueError(f"bounds[{i}] = {_fmt_row(B[i])} {problem}")
     return B
 
 
-def infer_bounds(X) -> np.ndarray:
-    """Column-wise ``[min, max]`` of ``X`` widened by 5% of the range on each side.
+def infer_bounds(X, *, margin=0.05) -> np.ndarray:
+    """Column-wise ``[min, max]`` of ``X`` widened by ``margin`` times the range.
 
-    The margin keeps held-out points near the data's edge inside the box.
-    A constant column (zero range) has no scale of its own; it gets
-    ``[v - h, v + h]`` with ``h = 0.05 * max(|v|, 1)``, i.e. the 5% margin
-    taken relative to the value's magnitude (or to one unit near zero), rather
-    than an error: constant columns are legitimate (a one-row fit, a
-    cross-validation fold where a binary column is constant), and the model
-    stays well defined on any box that contains the data. Pass ``bounds``
-    explicitly when the physical range is known.
+    The margin (5% on each side by default) keeps held-out points near the
+    data's edge inside the box. A constant column (zero range) has no scale of
+    its own; it gets ``[v - h, v + h]`` with ``h = margin * max(|v|, 1)``, i.e.
+    the margin taken relative to the value's magnitude (or to one unit near
+    zero), rather than an error: constant columns are legitimate (a one-row
+    fit, a cross-validation fold where a binary column is constant), and the
+    model stays well defined on any box that contains the data. Pass
+    ``bounds`` explicitly when the physical range is known.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features), finite, n_samples >= 1.
+    margin : float, default=0.05
+        Widening on each side, as a fraction of the column's range.
 
     Returns
     -------
@@ -114,13 +113,11 @@ def infer_bounds(X) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         raise ValueError("Inferring bounds needs finite X; X has NaN or inf.")
     lo, hi = X.min(axis=0), X.max(axis=0)
-    margin = MARGIN * (hi - lo)
-    constant = margin == 0
-    margin[constant] = MARGIN * np.maximum(np.abs(lo[constant]), 1.0)
-    B = np.stack([lo - margin, hi + margin], axis=1)
-    with np.errstate(over="ignore"):  # overflow to inf is reported below
-        B32 = B.astype(np.float32)
-    bad = ~np.all(np.isfinite(B32), axis=1) | ~(B32[:, 0] < B32[:, 1])
+    width = margin * (hi - lo)
+    constant = width == 0
+    width[constant] = margin * np.maximum(np.abs(lo[constant]), 1.0)
+    B = np.stack([lo - width, hi + width], axis=1)
+    bad = _not_float32_boxes(B)
     if np.any(bad):
         j = int(np.flatnonzero(bad)[0])
         raise ValueError(
@@ -152,6 +149,7 @@ def check_moments(moments, names: Sequence[str]) -> np.ndarray:
     p = len(names)
     if isinstance(moments, Mapping):
         keys = [str(key) for key in moments]
+        values = dict(zip(keys, moments.values()))
         known = set(names)
         unknown = [key for key in keys if key not in known]
         if unknown:
@@ -160,13 +158,12 @@ def check_moments(moments, names: Sequence[str]) -> np.ndarray:
                 f"valid names are e.g. {_some(names, 5)} "
                 "(see get_feature_names_out())."
             )
-        missing = [s for s in dict.fromkeys(names) if s not in set(keys)]
+        missing = [s for s in dict.fromkeys(names) if s not in values]
         if missing:
             raise ValueError(
                 f"moments is missing {len(missing)} feature name(s): "
                 f"{_some(missing)}; a dict must give every feature a value."
             )
-        values = {str(key): value for key, value in moments.items()}
         raw = [values[s] for s in names]
     else:
         raw = moments
@@ -199,7 +196,7 @@ def _some(items, n=10) -> str:
     return f"[{shown}]{more}"
 
 
-def check_feasible(specs, moments, bounds, names=None) -> None:
+def check_feasible(specs, moments, bounds, names=None, *, rtol=1e-9) -> None:
     """Raise ``ValueError`` if no distribution on the box has these targets.
 
     The checks are necessary conditions, in this order (the first violation
@@ -221,7 +218,7 @@ def check_feasible(specs, moments, bounds, names=None) -> None:
 
     Limits are closed: a target exactly on one (e.g. an indicator of 0, a mean
     at a face) passes, although only a degenerate limit of densities attains
-    it. A target within ``RTOL`` times the largest magnitude the quantity
+    it. A target within ``rtol`` times the largest magnitude the quantity
     takes on the box counts as on the limit, so that float64 rounding of an
     exact limit does not raise. Custom features are not checked, and joint
     conditions beyond the ones above (e.g. higher moments, Legendre against
@@ -234,6 +231,8 @@ def check_feasible(specs, moments, bounds, names=None) -> None:
     bounds : ndarray of shape (n, 2) (see :func:`check_bounds`).
     names : sequence of str, default=None
         Feature names for the messages; ``repr(spec)`` when ``None``.
+    rtol : float, default=1e-9
+        Relative tolerance of a limit (see above).
     """
     mu = np.asarray(moments, dtype=np.float64)
     B = np.asarray(bounds, dtype=np.float64)
@@ -252,7 +251,7 @@ def check_feasible(specs, moments, bounds, names=None) -> None:
         if rng is None:
             continue
         a, b = rng
-        tol = RTOL * max(abs(a), abs(b), 1.0)
+        tol = rtol * max(abs(a), abs(b), 1.0)
         if mu[k] < a - tol or mu[k] > b + tol:
             where = (
                 f"is not {_fmt(a)}" if a == b else f"is outside [{_fmt(a)}, {_fmt(b)}]"
@@ -268,7 +267,7 @@ def check_feasible(specs, moments, bounds, names=None) -> None:
         km, ks = mean[i], second[i]
         m, s = mu[km], mu[ks]
         lo, hi = B[i]
-        tol = RTOL * scale[i] ** 2
+        tol = rtol * scale[i] ** 2
         if s < m * m - tol:
             fail(
                 ks,
@@ -283,10 +282,10 @@ def check_feasible(specs, moments, bounds, names=None) -> None:
                 f"bounds[{i}] = {_fmt_row(B[i])}: a variable on [lo, hi] with mean "
                 "m has variance at most (hi - m)(m - lo) (Bhatia–Davis)",
             )
-    _check_products(specs, mu, B, mean, second, scale, fail)
+    _check_products(specs, mu, B, mean, second, scale, rtol, fail)
 
 
-def _check_products(specs, mu, B, mean, second, scale, fail):
+def _check_products(specs, mu, B, mean, second, scale, rtol, fail):
     """Corner and Cauchy–Schwarz bounds on ``E[x_i x_j]`` (vectorised)."""
     rows = [
         (k, s.i, s.j)
@@ -299,27 +298,26 @@ def _check_products(specs, mu, B, mean, second, scale, fail):
     m_i = mu[[mean[i] for i in I]]
     m_j = mu[[mean[j] for j in J]]
     e = mu[K]
-    tol = RTOL * scale[I] * scale[J]
-    for ci in (0, 1):
-        for cj in (0, 1):
-            # (x_i - a)(x_j - b) >= 0 on the box when a, b are both lows or
-            # both highs, <= 0 otherwise; so is its expectation.
-            a, b = B[I, ci], B[J, cj]
-            sign = 1.0 if ci == cj else -1.0
-            limit = a * m_j + b * m_i - a * b
-            bad = np.flatnonzero(sign * (e - limit) < -tol)
-            if len(bad):
-                n = int(bad[0])
-                k, i, j = K[n], I[n], J[n]
-                word = "below" if sign > 0 else "above"
-                fail(
-                    k,
-                    f"is {word} {_fmt(limit[n])} = a*m{j} + b*m{i} - a*b with "
-                    f"a = {_fmt(a[n])}, b = {_fmt(b[n])} (box corners) and the "
-                    f"means m{i} = moments[{mean[i]}], m{j} = moments[{mean[j]}]: "
-                    f"(x{i} - a)(x{j} - b) has one sign on the box, so its "
-                    "expectation has it too",
-                )
+    tol = rtol * scale[I] * scale[J]
+    for ci, cj in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        # (x_i - a)(x_j - b) >= 0 on the box when a, b are both lows or both
+        # highs, <= 0 otherwise; so is its expectation.
+        a, b = B[I, ci], B[J, cj]
+        sign = 1.0 if ci == cj else -1.0
+        limit = a * m_j + b * m_i - a * b
+        bad = np.flatnonzero(sign * (e - limit) < -tol)
+        if len(bad):
+            n = int(bad[0])
+            k, i, j = K[n], I[n], J[n]
+            word = "below" if sign > 0 else "above"
+            fail(
+                k,
+                f"is {word} {_fmt(limit[n])} = a*m{j} + b*m{i} - a*b with "
+                f"a = {_fmt(a[n])}, b = {_fmt(b[n])} (box corners) and the "
+                f"means m{i} = moments[{mean[i]}], m{j} = moments[{mean[j]}]: "
+                f"(x{i} - a)(x{j} - b) has one sign on the box, so its "
+                "expectation has it too",
+            )
     has2 = np.array([i in second and j in second for i, j in zip(I, J)])
     if not np.any(has2):
         return

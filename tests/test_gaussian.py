@@ -21,7 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import skmaxent._gaussian as gaussian_module
+import skmaxent._gaussian_solvers as solvers
+import skmaxent.core.gaussian as core_gaussian
 from skmaxent._gaussian import ScoreMatchingGaussian
 
 
@@ -140,12 +141,12 @@ def test_gradient_solver_reaches_the_closed_form(data, fitted):
 
 def test_gradient_solver_compiles_once_per_shape(data):
     ScoreMatchingGaussian(solver="gradient").fit(data)
-    before = gaussian_module._gradient_steps._cache_size()
+    before = core_gaussian.gradient_steps._cache_size()
     ScoreMatchingGaussian(solver="gradient", learning_rate=0.03, tol=1e-5).fit(
         data[:300]
     )
     ScoreMatchingGaussian(solver="gradient", max_iter=700).fit(data * 2.0)
-    assert gaussian_module._gradient_steps._cache_size() == before
+    assert core_gaussian.gradient_steps._cache_size() == before
 
 
 def test_gradient_solver_warns_at_max_iter(data):
@@ -302,8 +303,8 @@ def test_small_alpha_approaches_the_closed_form(chain):
 def test_positive_definite_shift_lifts_the_smallest_eigenvalue():
     S = np.diag([1.0, 4.0])
     P = np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues -1 and 3
-    Q, shift = gaussian_module._positive_definite(P, S)
-    # The floor is EIGEN_FLOOR / lambda_max(S) = 0.01 / 4.
+    Q, shift = solvers._positive_definite(P, S)
+    # The floor is eigen_floor / lambda_max(S) = 0.01 / 4 (the default).
     assert np.linalg.eigvalsh(Q)[0] == pytest.approx(0.01 / 4)
     assert shift == pytest.approx(1 + 0.01 / 4)
     np.testing.assert_array_equal(Q - np.diag(np.diag(Q)), P - np.diag(np.diag(P)))

@@ -10,9 +10,8 @@ not an integral) so that the ``roughness`` strength means the same on a box of
 any size and dimension; it is a Gram matrix, hence symmetric positive
 semi-definite, and every path below keeps it exactly so.
 
-Specs are duck-typed by class name (``Moment``, ``Product``, ``Indicator``,
-``Legendre``, ``Custom``) and their fields, so this module imports nothing
-from the shell. Their Hessians:
+Specs are those of :mod:`skmaxent.core.specs` (``Moment``, ``Product``,
+``Indicator``, ``Legendre``, ``Custom``). Their Hessians:
 
 - ``Moment(i, k)``: ``k(k-1) x_i^(k-2)`` at ``(i, i)``; zero for ``k < 2``.
 - ``Legendre(i, d)``: ``P̃_d''(u_i) / (hi_i - lo_i)²`` at ``(i, i)``.
@@ -47,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.polynomial import legendre as npleg
 
+from skmaxent.core.specs import SPEC_TYPES, Custom, Legendre, Moment, Product
 from skmaxent.core.types import ArrayLike
 
 __all__ = ["roughness_entries", "roughness_matrix"]
@@ -55,7 +55,6 @@ __all__ = ["roughness_entries", "roughness_matrix"]
 N_POINTS = 4096
 #: Upper bound on the floats of Custom Hessians held at once (chunking).
 _CHUNK_FLOATS = 2**24
-_KINDS = ("Moment", "Product", "Indicator", "Legendre", "Custom")
 
 
 def roughness_matrix(
@@ -95,24 +94,21 @@ def roughness_entries(
     """
     low = np.asarray(low, dtype=np.float64).reshape(-1)
     high = np.asarray(high, dtype=np.float64).reshape(-1)
-    kinds = []
     for k, spec in enumerate(specs):
-        kind = type(spec).__name__
-        if kind not in _KINDS:
+        if not isinstance(spec, SPEC_TYPES):
             raise TypeError(
                 f"specs[{k}] = {spec!r} is not a feature spec; expected one of "
-                f"{', '.join(_KINDS)}."
+                f"{', '.join(t.__name__ for t in SPEC_TYPES)}."
             )
-        kinds.append(kind)
-    diag = _diag_features(specs, kinds)
-    prod = np.array([k for k, kind in enumerate(kinds) if kind == "Product"], int)
+    diag = _diag_features(specs)
+    prod = np.array([k for k, s in enumerate(specs) if isinstance(s, Product)], int)
     for k in prod:
         if specs[k].i == specs[k].j:
             raise ValueError(f"specs[{k}] = {specs[k]!r}: a Product needs i != j.")
     pairs = np.array(
         [sorted((specs[k].i, specs[k].j)) for k in prod], dtype=int
     ).reshape(-1, 2)
-    custom = [k for k, kind in enumerate(kinds) if kind == "Custom"]
+    custom = [k for k, s in enumerate(specs) if isinstance(s, Custom)]
 
     blocks = [_product_block(prod, pairs, low.shape[0])]
     if not custom:
@@ -155,13 +151,13 @@ class _Diag(NamedTuple):
     is_leg: np.ndarray
 
 
-def _diag_features(specs, kinds) -> _Diag:
+def _diag_features(specs) -> _Diag:
     """Moment / Legendre features of degree >= 2 (lower degrees are flat)."""
     index, dim, deg, is_leg = [], [], [], []
-    for k, (spec, kind) in enumerate(zip(specs, kinds)):
-        if kind == "Moment":
+    for k, spec in enumerate(specs):
+        if isinstance(spec, Moment):
             d = spec.power
-        elif kind == "Legendre":
+        elif isinstance(spec, Legendre):
             d = spec.degree
         else:
             continue
@@ -169,7 +165,7 @@ def _diag_features(specs, kinds) -> _Diag:
             index.append(k)
             dim.append(spec.i)
             deg.append(int(d))
-            is_leg.append(kind == "Legendre")
+            is_leg.append(isinstance(spec, Legendre))
     return _Diag(
         index=np.asarray(index, dtype=int),
         dim=np.asarray(dim, dtype=int),
