@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import system_info, write_results  # noqa: E402
 
 from skmaxent import MaxEntDual  # noqa: E402
-from skmaxent._base import DENSE_MAX_FEATURES  # noqa: E402
+from skmaxent._settings import Settings  # noqa: E402
 
 
 def problem(n, seed=0, sd=0.15, truncated=False):
@@ -150,7 +150,7 @@ def main():
         mean, se = sample_moments(model.sample(20_000, random_state=0))
         err = np.abs(mean - mu) / s
         floor = se / s
-        solver = "dense" if mu.size <= DENSE_MAX_FEATURES else "cg"
+        solver = "dense" if mu.size <= Settings().dense_max_features else "cg"
         exact = np.nan if case == "truncated" else gaussian_error(model.coef_, mu, s, n)
         rows[f"{case}-{n}"] = {
             "p": mu.size,

@@ -44,7 +44,9 @@ def inputs(n, C, seed=0):
     import jax.numpy as jnp
     import numpy as np
 
-    from skmaxent.core import hmc, train_smm
+    from skmaxent.core import chains as core_chains
+    from skmaxent.core import smm
+    from skmaxent.core.energy import Geometry, Linear
     from skmaxent.features import compile_features
 
     fm = compile_features("quadratic", n)
@@ -60,10 +62,11 @@ def inputs(n, C, seed=0):
     p = fm.n_features_out
     theta = jnp.zeros(p, jnp.float32)
     std32, mean32 = jnp.asarray(std, jnp.float32), jnp.asarray(mean, jnp.float32)
-    eg = train_smm.energy_and_grad(fm, None, theta, std32, low, high, 0 * low)
+    geo = Geometry(jnp.asarray(low), jnp.asarray(high), 0 * low, mean32, std32)
+    eg = Linear(fm).on_unit(theta, geo)
     pos = jax.random.uniform(jax.random.key(seed), (C, n))
-    chains = jax.vmap(lambda u: hmc.init(u, eg))(pos)
-    opt_state = train_smm._optimizer(0.02, 1.0).init(theta)
+    chains = core_chains.init(pos, eg)
+    opt_state = smm.optimizer(0.02, 1.0).init(theta)
     return fm, (theta, opt_state, chains, jax.random.key(seed + 1)), (
         nu, mean32, std32, jnp.asarray(low), jnp.asarray(high)
     )  # fmt: skip
@@ -87,21 +90,20 @@ def iteration(route, fm, state, hyper):
     import jax
     import jax.numpy as jnp
 
-    from skmaxent.core import hmc, train_smm
+    from skmaxent.core import chains as core_chains
+    from skmaxent.core import smm
+    from skmaxent.core.energy import Geometry, Linear
 
     theta, opt_state, chains, key = state
     nu, mean, std, low, high = hyper
     key, k = jax.random.split(key)
-    eg = train_smm.energy_and_grad(fm, None, theta, std, low, high, 0 * low)
-    current = jax.vmap(lambda u: hmc.init(u, eg))(chains.position)
-    C = chains.position.shape[0]
-    chains, _ = jax.vmap(lambda kk, s: hmc.step(kk, s, eg, 0.05, 5))(
-        jax.random.split(k, C), current
-    )
+    eg = Linear(fm).on_unit(theta, Geometry(low, high, 0 * low, mean, std))
+    current = core_chains.refresh(chains, eg)
+    chains, _ = core_chains.step(k, current, eg, 0.05, 5)
     x = low + chains.position * (high - low)
     G = (fm.values_batch(x, low, high) - mean) / std
     grad = gradient(route, G, nu)
-    updates, opt_state = train_smm._optimizer(0.02, 1.0).update(grad, opt_state)
+    updates, opt_state = smm.optimizer(0.02, 1.0).update(grad, opt_state)
     return (theta + updates, opt_state, chains, key), jnp.linalg.norm(grad)
 
 

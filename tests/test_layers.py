@@ -4,10 +4,15 @@ import subprocess
 import sys
 
 
-def test_core_imports_no_sklearn():
+def test_core_imports_no_sklearn_and_no_shell():
+    # Every module of skmaxent.core is imported in a fresh process; none may
+    # load scikit-learn or a shell module (skmaxent.<name> outside core).
     code = (
-        "import sys, skmaxent.core.train, skmaxent.core.ais, skmaxent.core.hmc;"
-        "bad = [m for m in sys.modules if m.startswith('sklearn')];"
+        "import pkgutil, importlib, sys, skmaxent.core as core;"
+        "[importlib.import_module('skmaxent.core.' + m.name)"
+        " for m in pkgutil.iter_modules(core.__path__)];"
+        "bad = [m for m in sys.modules if m.startswith('sklearn') or"
+        " (m.startswith('skmaxent.') and not m.startswith('skmaxent.core'))];"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -145,13 +145,14 @@ def test_2d_held_out_log_likelihood(two_d):
 def test_infeasible_targets_raise_before_any_jax_call(monkeypatch):
     # The jitted entry points are module-level objects: replace them by
     # recorders, so that any call (hence any tracing) is seen.
-    from skmaxent import _base
-    from skmaxent.core import train
+    from skmaxent import _data
+    from skmaxent.core import chains, loop
 
     calls = []
-    monkeypatch.setattr(train, "run_chunk", lambda *a, **k: calls.append("run"))
-    monkeypatch.setattr(_base, "_values_batch", lambda *a, **k: calls.append("f"))
-    monkeypatch.setattr(_base, "_log_partition", lambda *a, **k: calls.append("z"))
+    monkeypatch.setattr(loop, "run_chunk", lambda *a, **k: calls.append("run"))
+    monkeypatch.setattr(loop, "start", lambda *a, **k: calls.append("start"))
+    monkeypatch.setattr(_data, "_values_batch", lambda *a, **k: calls.append("f"))
+    monkeypatch.setattr(chains, "log_partition", lambda *a, **k: calls.append("z"))
     bad = [
         ([Moment(0)], [[0, 1]], [1.5]),
         ([Indicator(0, 0.2, 0.4)], [[0, 1]], [1.2]),
@@ -361,9 +362,9 @@ def test_constant_feature_rejected():
 def test_divergence_raises_and_leaves_estimator_as_it_was(data, monkeypatch):
     from sklearn.exceptions import NotFittedError
 
-    from skmaxent.core import train
+    from skmaxent.core import loop
 
-    real = train.run_chunk
+    real = loop.run_chunk
 
     def diverging(*args, **kwargs):
         state, info = real(*args, **kwargs)
@@ -371,7 +372,7 @@ def test_divergence_raises_and_leaves_estimator_as_it_was(data, monkeypatch):
 
     fitted = MaxEntDual(random_state=0, **FAST).fit(data)
     before = fitted.coef_.copy()
-    monkeypatch.setattr(train, "run_chunk", diverging)
+    monkeypatch.setattr(loop, "run_chunk", diverging)
     with pytest.raises(RuntimeError, match="diverged"):
         MaxEntDual(random_state=0, **FAST).fit(data)
     fresh = MaxEntDual(random_state=0, **FAST)
@@ -488,39 +489,35 @@ def test_marginal_priors_validated_before_fitting():
         )
 
 
-def test_matrix_free_natural_step_matches_moments(monkeypatch):
-    # Above DENSE_MAX_FEATURES the natural step is conjugate gradients on
+def test_matrix_free_natural_step_matches_moments():
+    # Above Settings.dense_max_features the natural step is conjugate gradients on
     # Fisher-vector products from one batch of chains (no p x p matrix);
     # forced here on the 2-D quadratic problem. Its contract is the moment
     # equations: the exact moments of coef_ (quadrature) against the targets,
     # standardised by the uniform sds. The averaged coef_ carries the mean
     # residual of 200 iterations of 512 chains: SE <= sd / sqrt(512 * 200 /
     # 10) = 0.012 for standardised sd <= 1.2 here; 4 SE = 0.05.
-    import skmaxent._base as base
+    from skmaxent._settings import Settings
 
-    monkeypatch.setattr(base, "DENSE_MAX_FEATURES", 0)
     theta = np.array([1.0, -0.5, -2.0, -1.0, 2.5])
     mu, _, _ = quadratic_2d_exact(theta)
     s = np.sqrt([1 / 12, 1 / 12, 4 / 45, 4 / 45, 7 / 144])
     model = MaxEntDual(bounds=[[0, 1], [0, 1]], random_state=0, init="zero")
+    model._settings = Settings(dense_max_features=0)
     model.fit(moments=mu)
     assert model.converged_
     achieved, _, _ = quadratic_2d_exact(model.coef_)
     assert np.max(np.abs(achieved - mu) / s) < 0.05
-    with pytest.raises(ValueError, match="roughness"):
-        model.set_params(roughness=0.1).fit(moments=mu)
 
 
-def test_large_model_paths_from_data(monkeypatch):
-    # Above DENSE_MAX_FEATURES the targets from X are weighted means in the
+def test_large_model_paths_from_data():
+    # Above Settings.dense_max_features the targets from X are weighted means in the
     # feature map's matrix form (no (N, p) matrix): against NumPy features.
-    # Above SM_MAX_FEATURES the score-matching start (a dense p x p system)
+    # Above Settings.sm_max_features the score-matching start (a dense p x p system)
     # is skipped by "auto" and refused when asked for.
-    import skmaxent._base as base
-    import skmaxent._starts as starts
+    from skmaxent._settings import Settings
 
-    monkeypatch.setattr(base, "DENSE_MAX_FEATURES", 0)
-    monkeypatch.setattr(starts, "SM_MAX_FEATURES", 0)
+    small = Settings(dense_max_features=0, sm_max_features=0)
     rng = np.random.default_rng(0)
     X = rng.uniform(0.1, 0.9, size=(2500, 2))
     w = rng.uniform(0.5, 2.0, size=2500)
@@ -528,8 +525,12 @@ def test_large_model_paths_from_data(monkeypatch):
     kw = dict(bounds=[[0, 1], [0, 1]], n_chains=64, max_iter=50, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MaxEntDual(**kw).fit(X, sample_weight=w)
+        model = MaxEntDual(**kw)
+        model._settings = small
+        model.fit(X, sample_weight=w)
     np.testing.assert_allclose(model.moments_, np.average(F, axis=0, weights=w), 1e-5)
     assert model.init_ == "zero"
+    refused = MaxEntDual(init="score_matching", **kw)
+    refused._settings = small
     with pytest.raises(ValueError, match="dense system"):
-        MaxEntDual(init="score_matching", **kw).fit(X)
+        refused.fit(X)

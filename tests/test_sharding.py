@@ -15,22 +15,36 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from skmaxent import MaxEntDual
+from skmaxent import MaxEntDual, MomentMatchingEBM
 
 SCRIPT = """
 import json, warnings
 warnings.simplefilter("ignore")
 import jax
-from skmaxent import MaxEntDual
-out = {"n_devices": len(jax.devices())}
-m = MaxEntDual("linear", bounds=[[0, 1]], n_chains=256, random_state=0)
-m.fit(moments=[0.3])
-out["coef"] = float(m.coef_[0])
-out["converged"] = bool(m.converged_)
+from skmaxent import MaxEntDual, MomentMatchingEBM
+from skmaxent.core import loop
+out = {"n_devices": len(jax.devices()), "sharded": []}
+real = loop.run_chunk
+def recording(state, *args, **kwargs):
+    # Devices holding the chains after each chunk: sharding reaches the loop.
+    state, info = real(state, *args, **kwargs)
+    out["sharded"].append(len(state.chains.position.sharding.device_set))
+    return state, info
+loop.run_chunk = recording
+for name, est in (("dual", MaxEntDual), ("smm", MomentMatchingEBM)):
+    m = est("linear", bounds=[[0, 1]], n_chains=256, random_state=0)
+    m.fit(moments=[0.3])
+    out[name] = [float(m.coef_[0]), bool(m.converged_)]
 try:
     MaxEntDual("linear", bounds=[[0, 1]], n_chains=255, devices=2).fit(moments=[0.3])
 except ValueError as e:
     out["error"] = str(e)
+try:
+    MomentMatchingEBM("linear", bounds=[[0, 1]], n_chains=255, devices=2).fit(
+        moments=[0.3]
+    )
+except ValueError as e:
+    out["smm_error"] = str(e)
 print(json.dumps(out))
 """
 
@@ -52,18 +66,24 @@ def test_two_cpu_devices_same_quality():
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["n_devices"] == 2
     assert "multiple of devices=2" in out["error"]
+    assert "multiple of devices=2" in out["smm_error"]
+    # Both estimators' chains lived on the two devices in every chunk.
+    assert out["sharded"] and set(out["sharded"]) == {2}
     theta = exact_theta(0.3)
     one = MaxEntDual("linear", bounds=[[0, 1]], n_chains=256, random_state=0)
     one.fit(moments=[0.3])
     # Same acceptance bound as the single-device 1-D test: |coef - θ| < 0.05
     # (the Monte Carlo error of coef_ from 256 chains averaged over 200
     # iterations is ~0.01 in θ here, so 0.05 is about 5 standard errors).
-    assert out["converged"] and one.converged_
-    assert abs(out["coef"] - theta) < 0.05
+    # MomentMatchingEBM's averaged coef_ has the same Monte Carlo error.
+    assert out["dual"][1] and out["smm"][1] and one.converged_
+    assert abs(out["dual"][0] - theta) < 0.05
+    assert abs(out["smm"][0] - theta) < 0.05
     assert abs(one.coef_[0] - theta) < 0.05
 
 
-def test_devices_validated_before_fitting():
+@pytest.mark.parametrize("estimator", [MaxEntDual, MomentMatchingEBM])
+def test_devices_validated_before_fitting(estimator):
     too_many = len(jax.devices()) + 1
     with pytest.raises(ValueError, match="devices="):
-        MaxEntDual("linear", bounds=[[0, 1]], devices=too_many).fit(moments=[0.3])
+        estimator("linear", bounds=[[0, 1]], devices=too_many).fit(moments=[0.3])

@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent import MarginalPrior, MaxEntDual, MomentMatchingEBM
-from skmaxent.core import train_smm
+from skmaxent.core import loop
 from skmaxent.energies import MLP
 
 ESS = 512 * 200 / 10
@@ -236,19 +236,19 @@ def test_equal_shapes_reuse_compiled_loop_and_history():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = MomentMatchingEBM(bounds=[[0, 1], [0, 2]], random_state=0, **kw)
         a.fit(moments=[0.4, 1.2, 0.2, 1.5, 0.5])
-        before = train_smm.run_chunk._cache_size()
+        before = loop.run_chunk._cache_size()
         b = MomentMatchingEBM(
             bounds=[[-1, 1], [0, 5]], random_state=1, learning_rate=0.05, **kw
         )
         b.fit(np.random.default_rng(0).uniform([-1, 0], [1, 5], size=(40, 2)))
-    assert train_smm.run_chunk._cache_size() == before
+    assert loop.run_chunk._cache_size() == before
     for name in ("moment_error", "smm_loss", "acceptance", "step_size"):
         assert b.history_[name].shape == (b.n_iter_,)
     assert np.all(np.isfinite(b.history_["smm_loss"]))
 
 
 def test_divergence_raises_and_leaves_the_estimator_as_it_was(monkeypatch):
-    real = train_smm.run_chunk
+    real = loop.run_chunk
 
     def diverging(*args, **kwargs):
         state, info = real(*args, **kwargs)
@@ -260,7 +260,7 @@ def test_divergence_raises_and_leaves_the_estimator_as_it_was(monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = MomentMatchingEBM(**kw).fit(moments=moments)
     before = fitted.coef_.copy()
-    monkeypatch.setattr(train_smm, "run_chunk", diverging)
+    monkeypatch.setattr(loop, "run_chunk", diverging)
     with pytest.raises(RuntimeError, match="diverged"):
         fitted.set_params(learning_rate=0.1).fit(moments=moments)
     np.testing.assert_array_equal(fitted.coef_, before)

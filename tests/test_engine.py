@@ -1,0 +1,135 @@
+"""The one training engine: the penalty operator, both natural-step paths with
+roughness, and compiled code reused by a second fit of the same shapes."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skmaxent import MaxEntDual, MomentMatchingEBM
+from skmaxent._settings import Settings
+from skmaxent.core import penalties
+
+
+def test_penalty_operator_against_dense_numpy():
+    # Q = S (alpha T Tᵀ + rho R) S from random sparse T and symmetric R,
+    # against the same matrix built densely in NumPy: matvec, value,
+    # gradient, diagonal and the dense form.
+    rng = np.random.default_rng(0)
+    p = 12
+    T = np.eye(p) + np.where(rng.uniform(size=(p, p)) < 0.2, rng.normal(size=(p, p)), 0)
+    A = np.where(rng.uniform(size=(p, p)) < 0.3, rng.normal(size=(p, p)), 0)
+    R = A + A.T
+    scale, alpha, rho = rng.uniform(0.5, 2.0, p), 0.7, 0.3
+    pen = penalties.build(
+        scale,
+        alpha,
+        rho,
+        np.nonzero(R) + (R[np.nonzero(R)],),
+        np.nonzero(T) + (T[np.nonzero(T)],),
+    )
+    S = np.diag(scale)
+    Q = S @ (alpha * T @ T.T + rho * R) @ S
+    v = rng.normal(size=p).astype(np.float32)
+    np.testing.assert_allclose(
+        penalties.matvec(pen, jnp.asarray(v)), Q @ v, rtol=1e-4, atol=1e-5
+    )
+    value, grad = penalties.value_and_grad(pen, jnp.asarray(v))
+    np.testing.assert_allclose(float(value), 0.5 * v @ Q @ v, rtol=1e-4)
+    np.testing.assert_allclose(grad, Q @ v, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(penalties.diag(pen, p), np.diag(Q), rtol=1e-5)
+    np.testing.assert_allclose(penalties.dense(pen, p), Q, rtol=1e-4, atol=1e-5)
+
+
+def _penalised_gradient(coef, mu, rho, R, std):
+    """Exact gradient of the dual with roughness at ``coef`` (standardised),
+    ``(mu - E_coef[f] - rho R coef) / s``, by 80 x 80 Gauss-Legendre quadrature
+    on [0, 1]^2 for the quadratic features."""
+    t, w = np.polynomial.legendre.leggauss(80)
+    x, w = (t + 1) / 2, w / 2
+    X1, X2 = np.meshgrid(x, x, indexing="ij")
+    P = np.c_[X1.ravel(), X2.ravel()]
+    F = np.c_[P, P**2, P[:, 0] * P[:, 1]]
+    dens = np.exp(F @ coef) * np.outer(w, w).ravel()
+    Ef = F.T @ dens / dens.sum()
+    return (mu - Ef - rho * R @ coef) / std
+
+
+@pytest.mark.parametrize("dense_max_features", [1024, 0])
+def test_roughness_on_dense_and_matrix_free_paths(dense_max_features):
+    # The same roughness-penalised problem solved by the dense natural step
+    # and by the matrix-free one (forced with dense_max_features=0, as above
+    # 1,024 features): both reach the penalised optimum. Its exact gradient
+    # at coef_ (quadrature) is what the convergence rule bounds; the averaged
+    # coef_ of 200 iterations of 512 chains carries SE <= sd / sqrt(512 * 200
+    # / 10) = 0.012 per standardised feature (sd <= 1.2, autocorrelation
+    # <= 10), so 4 SE = 0.05. The unpenalised optimum (the moments' own
+    # coef) is far from it: its penalised gradient exceeds 0.3.
+    # R of the quadratic preset on the unit box: 4 for squares, 2 for products.
+    R = np.diag([0.0, 0.0, 4.0, 4.0, 2.0])
+    std = np.sqrt([1 / 12, 1 / 12, 4 / 45, 4 / 45, 7 / 144])
+    theta = np.array([1.0, -0.5, -2.0, -1.0, 2.5])
+    t, w = np.polynomial.legendre.leggauss(80)
+    x, w = (t + 1) / 2, w / 2
+    X1, X2 = np.meshgrid(x, x, indexing="ij")
+    P = np.c_[X1.ravel(), X2.ravel()]
+    F = np.c_[P, P**2, P[:, 0] * P[:, 1]]
+    dens = np.exp(F @ theta) * np.outer(w, w).ravel()
+    mu = F.T @ dens / dens.sum()
+    rho = 0.05
+    assert np.max(np.abs(_penalised_gradient(theta, mu, rho, R, std))) > 0.3
+    model = MaxEntDual(
+        bounds=[[0, 1], [0, 1]], roughness=rho, init="zero", random_state=0
+    )
+    model._settings = Settings(dense_max_features=dense_max_features)
+    model.fit(moments=mu)
+    assert model.converged_
+    assert np.max(np.abs(_penalised_gradient(model.coef_, mu, rho, R, std))) < 0.05
+
+
+def _compiles(fn):
+    """Number of XLA compilations while ``fn()`` runs."""
+    events = []
+
+    def listener(name, *args, **kwargs):
+        if name == "/jax/core/compile/backend_compile_duration":
+            events.append(name)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        fn()
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return len(events)
+
+
+@pytest.mark.parametrize("estimator", [MaxEntDual, MomentMatchingEBM])
+def test_second_fit_of_the_same_shapes_compiles_nothing(estimator):
+    # Two fits with other data, targets, box, learning rate and seed but the
+    # same shapes: the second (fit, sample, score) compiles nothing.
+    kw = dict(n_chains=64, max_iter=100)
+    rng = np.random.default_rng(0)
+
+    def fit(seed, scale, lr):
+        X = rng.uniform(0, scale, size=(40, 2))
+        model = estimator(
+            bounds=[[0, scale], [0, scale]], random_state=seed, learning_rate=lr, **kw
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X)
+        model.sample(10, random_state=seed)
+        model.score(X)
+
+    fit(0, 1.0, 0.05)
+    assert _compiles(lambda: fit(1, 3.0, 0.02)) == 0
+    # The counter sees compilations: a new shape compiles.
+    assert (
+        _compiles(
+            lambda: estimator(bounds=[[0, 1]] * 3, **kw).fit(rng.uniform(size=(40, 3)))
+        )
+        > 0
+    )
