@@ -51,8 +51,9 @@ class MaxEntDual(_BaseEBM):
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
-        HMC step size on the unit box; ``"auto"`` tracks a mean acceptance of
-        0.8 while the fit learns, and keeps it fixed once converged.
+        HMC step size on the unit box; ``"auto"`` tracks the median chain's
+        acceptance towards 0.8 while the fit learns, and keeps it fixed once
+        converged.
     learning_rate : float, default=0.05
         Scale of the damped natural-gradient (Newton) step on the dual in
         standardised coordinates. The persistent chains lag the parameters
@@ -66,8 +67,8 @@ class MaxEntDual(_BaseEBM):
         damped by 0.3 of the Fisher's mean diagonal; the convergence rule's
         standard error then comes from 32 groups of chains. That path
         guarantees the moment equations as the dense one does, but resolves
-        parameter directions the moments barely see more slowly;
-        ``roughness`` is not available there.
+        parameter directions the moments barely see more slowly. ``alpha``
+        and ``roughness`` are one sparse penalty operator on both paths.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).
@@ -83,7 +84,8 @@ class MaxEntDual(_BaseEBM):
         (1.96 for one, 3.5 for 230): the error is indistinguishable from one
         below ``tol``. With ``alpha`` or ``roughness``, ``e_k`` includes the
         penalty's gradient (zero at the penalised optimum). The iterates are then
-        averaged (Polyak–Ruppert) for 200 more iterations.
+        averaged (Polyak–Ruppert) over the next 200 iterations; a fit that
+        does not converge returns the mean of its last window's iterates.
     warm_start : bool, default=False
         Continue from the previous fit's ``coef_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"
@@ -152,7 +154,8 @@ class MaxEntDual(_BaseEBM):
         Annealed-importance-sampling estimate of ``log Z`` on the unit box,
         ``log ∫_[0,1]^n exp(-E(x(u))) du``.
     log_partition_std_ : float
-        Its standard error.
+        Its standard error (AIS with ``n_chains`` particles and 200
+        temperatures).
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (the chains' ``max_k |e_k|``),
         ``"acceptance"``, ``"step_size"``, and ``"phase"`` (``"verify"`` at a

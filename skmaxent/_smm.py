@@ -73,8 +73,8 @@ class MomentMatchingEBM(_BaseEBM):
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
-        HMC step size on the unit box; ``"auto"`` tracks a mean acceptance of
-        0.8 until the fit has converged.
+        HMC step size on the unit box; ``"auto"`` tracks the median chain's
+        acceptance towards 0.8 until the fit has converged.
     learning_rate : float, default=0.02
         Adam's learning rate, on standardised parameters ``coef * s`` for the
         linear energy. Gradients are first clipped to a global norm of 1.
@@ -95,7 +95,8 @@ class MomentMatchingEBM(_BaseEBM):
         one below ``tol``, ``SE_k`` the spread of those 4 means over 2 and
         ``z`` Student's quantile with 3 degrees of freedom,
         Bonferroni-corrected over the parameters. The iterates are then
-        averaged (Polyak–Ruppert) for 200 more iterations.
+        averaged (Polyak–Ruppert) over the next 200 iterations; a fit that
+        does not converge returns the mean of its last window's iterates.
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_`` (Adam
         restarts).
@@ -160,7 +161,8 @@ class MomentMatchingEBM(_BaseEBM):
         Annealed-importance-sampling estimate of
         ``log ∫_[0,1]^n exp(-E(x(u))) du``.
     log_partition_std_ : float
-        Its standard error.
+        Its standard error (AIS with ``n_chains`` particles and 200
+        temperatures).
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (``max_k`` of the standardised
         residual), ``"smm_loss"`` (``J`` with its penalties),

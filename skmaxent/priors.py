@@ -183,8 +183,7 @@ def prior_bins(priors) -> dict:
 def prior_fields(priors, n_chains: int) -> dict:
     """``{"bins": PriorBins}``, the core's view of the priors (float32).
 
-    The keyword argument that :class:`skmaxent.core.train.Hyper` and
-    :class:`skmaxent.core.train_smm.SMMHyper` share: the bins of
+    The field of :class:`skmaxent.core.problem.Problem` for both objectives: the bins of
     :func:`prior_bins` and the KL floor ``PRIOR_FLOOR / n_chains``.
     """
     bins = prior_bins(priors)

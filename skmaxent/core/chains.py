@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from skmaxent.core import ais, hmc
-from skmaxent.core.energy import Geometry
+from skmaxent.core.energy import Geometry, to_unit
 from skmaxent.core.types import Array, PRNGKey
 
 __all__ = ["init", "refresh", "step", "advance", "start", "sample", "energies"]
@@ -71,7 +71,7 @@ def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
 def energies(energy, theta: Array, geo: Geometry, X: Array) -> Array:
     """Energies (N,) at the rows of ``X`` (N, n) in user units (jitted)."""
     eg = energy.on_unit(theta, geo)
-    return jax.vmap(lambda x: eg((x - geo.low) / (geo.high - geo.low))[0])(X)
+    return jax.vmap(lambda x: eg(to_unit(geo, x))[0])(X)
 
 
 @partial(

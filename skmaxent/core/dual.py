@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from skmaxent.core import penalties
+from skmaxent.core.energy import to_user
 from skmaxent.core.objectives import (
     bin_indicators,
     cg_natural_step,
@@ -146,7 +147,7 @@ class Dual:
     def iterate(self, theta, opt_state, U, problem: Problem, learn):
         """Stats at the chains ``U`` (C, n) and, while ``learn``, one step."""
         geo, pen = problem.geo, problem.penalty
-        x = geo.low + U * (geo.high - geo.low)
+        x = to_user(geo, U)
         rows, gbar, gram, fisher = self._moments(x, problem)
         direction = problem.nu - gbar - penalties.matvec(pen, theta)
         if problem.bins.col.shape[0]:  # static: priors known at trace time

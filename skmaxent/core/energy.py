@@ -25,7 +25,15 @@ import numpy as np
 
 from skmaxent.core.types import Array
 
-__all__ = ["Geometry", "Linear", "Flat", "flatten", "unit_geometry"]
+__all__ = [
+    "Geometry",
+    "Linear",
+    "Flat",
+    "flatten",
+    "unit_geometry",
+    "to_user",
+    "to_unit",
+]
 
 
 class Geometry(NamedTuple):
@@ -54,8 +62,14 @@ def unit_geometry(low, high, p: int) -> Geometry:
     )
 
 
-def _x(geo: Geometry, u: Array) -> Array:
+def to_user(geo: Geometry, u: Array) -> Array:
+    """Points ``u`` (..., n) of the unit box in user units."""
     return geo.low + u * (geo.high - geo.low)
+
+
+def to_unit(geo: Geometry, x: Array) -> Array:
+    """Points ``x`` (..., n) in user units on the unit box."""
+    return (x - geo.low) / (geo.high - geo.low)
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class Linear:
         lo, hi = geo.low - geo.shift, geo.high - geo.shift
 
         def energy_and_grad(u):
-            x = _x(geo, u) - geo.shift
+            x = to_user(geo, u) - geo.shift
             return fm.energy(coef, x, lo, hi), fm.energy_grad(coef, x, lo, hi) * width
 
         return energy_and_grad
@@ -110,7 +124,7 @@ class Flat:
         on_unit_box = getattr(self.energy, "on_unit_box", None)
         if on_unit_box is not None:
             return on_unit_box(params, u)
-        return self.energy(params, _x(geo, u))
+        return self.energy(params, to_user(geo, u))
 
     def on_unit(self, theta: Array, geo: Geometry):
         return jax.value_and_grad(lambda u: self(theta, u, geo))

@@ -81,19 +81,6 @@ def score_matching_system(
     return gamma, gvec
 
 
-def solve(Gamma: Array, g: Array, ridge: float = 1e-6) -> tuple[Array, Array]:
-    """``coef = (Γ + λ I)⁻¹ g`` with ``λ = ridge * mean(diag Γ)``.
-
-    The ridge only matters when Γ is ill-conditioned (few rows, collinear
-    features); it is relative so that it is unit-free. Returns ``coef`` and
-    the ridge ``λ`` used.
-    """
-    p = Gamma.shape[0]
-    lam = ridge * jnp.trace(Gamma) / p
-    coef = jnp.linalg.solve(Gamma + lam * jnp.eye(p, dtype=Gamma.dtype), g)
-    return coef, lam
-
-
 def _quadratic_index(n: int):
     """Coefficient index and scale of ``θ_j = T_j coef`` for the quadratic preset.
 

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import optax
 
 from skmaxent.core import penalties
+from skmaxent.core.energy import to_user
 from skmaxent.core.objectives import bin_indicators, cross_fit_weights, prior_penalty
 from skmaxent.core.problem import Problem, Stats
 
@@ -47,7 +48,7 @@ class SMM:
     def iterate(self, theta, opt_state, U, problem: Problem, learn):
         """Stats at the chains ``U`` (C, n) and, while ``learn``, one Adam step."""
         geo = problem.geo
-        x = geo.low + U * (geo.high - geo.low)
+        x = to_user(geo, U)
         G = self.features.features(geo, x)
         Ind = bin_indicators(x, problem.bins)
         p = G.shape[1]
