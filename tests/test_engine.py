@@ -96,14 +96,14 @@ def _compiles(fn):
 
     def listener(name, *args, **kwargs):
         if name == "/jax/core/compile/backend_compile_duration":
-            events.append(name)
+            events.append(kwargs.get("fun_name", name))
 
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         fn()
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
-    return len(events)
+    return events
 
 
 @pytest.mark.parametrize("estimator", [MaxEntDual, MomentMatchingEBM])
@@ -125,11 +125,10 @@ def test_second_fit_of_the_same_shapes_compiles_nothing(estimator):
         model.score(X)
 
     fit(0, 1.0, 0.05)
-    assert _compiles(lambda: fit(1, 3.0, 0.02)) == 0
-    # The counter sees compilations: a new shape compiles.
-    assert (
-        _compiles(
-            lambda: estimator(bounds=[[0, 1]] * 3, **kw).fit(rng.uniform(size=(40, 3)))
-        )
-        > 0
-    )
+    assert _compiles(lambda: fit(1, 3.0, 0.02)) == []
+    # The counter sees compilations: shapes no other test uses compile.
+    X5 = rng.uniform(size=(40, 5))
+    new = estimator(bounds=[[0, 1]] * 5, n_chains=44, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert _compiles(lambda: new.fit(X5))

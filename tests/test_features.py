@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import uniform_raw_moment
 from numpy.polynomial import legendre as npleg
 
 from skmaxent.features import (
@@ -248,11 +249,8 @@ def test_vmapped_product_gradient_is_a_matmul():
 def exact_power_moments(a, b, k):
     """E[x^k] and Var[x^k] for x ~ U(a, b), in exact rational arithmetic."""
     a, b = Fraction(a), Fraction(b)
-
-    def raw(m):
-        return (b ** (m + 1) - a ** (m + 1)) / ((m + 1) * (b - a))
-
-    return raw(k), raw(2 * k) - raw(k) ** 2
+    mean = uniform_raw_moment(a, b, k)
+    return mean, uniform_raw_moment(a, b, 2 * k) - mean**2
 
 
 @pytest.mark.parametrize(

@@ -3,23 +3,21 @@
 Reference values never come from the code under test: means and covariances
 from ``np.mean``/``np.cov``, densities from ``scipy.stats``, the loss and its
 gradient written out here. Random tests use fixed seeds, and their tolerances
-are Monte Carlo standard errors, derived beside each assert.
+are Monte Carlo standard errors, derived beside each assert. The checks
+common to all estimators (pickle, clone, sampling, pipelines, grid search,
+DataFrames, scikit-learn's estimator checks) are in test_contract.py and
+test_common.py; the data sets ``data_4d`` and ``chain_data`` in conftest.py.
 """
 
-import pickle
 import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import chain_data
 from scipy import stats
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skmaxent._gaussian_solvers as solvers
 import skmaxent.core.gaussian as core_gaussian
@@ -28,14 +26,6 @@ from skmaxent._gaussian import ScoreMatchingGaussian
 
 def relative_error(a, b):
     return np.linalg.norm(np.asarray(a) - b) / np.linalg.norm(b)
-
-
-def chain_data(d, n, rho=0.5, seed=0):
-    """AR(1) data: covariance rho^|i-j|, whose precision is tridiagonal."""
-    idx = np.arange(d)
-    cov = rho ** np.abs(idx[:, None] - idx[None, :])
-    X = np.random.RandomState(seed).multivariate_normal(np.zeros(d), cov, size=n)
-    return X, np.abs(idx[:, None] - idx[None, :]) == 1
 
 
 def support_f1(P, truth):
@@ -51,13 +41,8 @@ def numpy_loss(X, mu, P):
 
 
 @pytest.fixture(scope="module")
-def data():
-    """Correlated 4-d Gaussian data with columns in different units."""
-    rng = np.random.RandomState(0)
-    A = rng.randn(4, 4)
-    cov = A @ A.T / 4 + np.eye(4)
-    X = rng.multivariate_normal([1.0, -2.0, 0.5, 3.0], cov, size=500)
-    return X * np.array([1.0, 10.0, 0.1, 1.0])
+def data(data_4d):
+    return data_4d
 
 
 @pytest.fixture(scope="module")
@@ -219,21 +204,6 @@ def test_sample_matches_the_fitted_moments(fitted):
     assert np.all(np.abs(X.mean(axis=0) - fitted.location_) < 4 * se)
 
 
-def test_sample_is_reproducible_and_leaves_the_model_unchanged(fitted):
-    before = pickle.dumps(fitted)
-    a = fitted.sample(5, random_state=3)
-    np.testing.assert_array_equal(a, fitted.sample(5, random_state=3))
-    np.testing.assert_array_equal(
-        a, fitted.sample(5, random_state=np.random.RandomState(3))
-    )
-    assert not np.array_equal(a, fitted.sample(5, random_state=4))
-    assert fitted.sample().shape == (1, 4)
-    assert pickle.dumps(fitted) == before
-    for bad in (0, -1, 2.5, "3"):
-        with pytest.raises(ValueError, match="n_samples"):
-            fitted.sample(bad)
-
-
 # --------------------------------------------------------------- sparse mode
 
 
@@ -372,20 +342,9 @@ def test_bad_data_is_rejected(data, fitted):
 # ------------------------------------------------------ scikit-learn integration
 
 
-@parametrize_with_checks([ScoreMatchingGaussian()])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-def test_grid_search_over_alpha_uses_the_held_out_likelihood(chain):
+def test_score_is_the_held_out_mean_log_likelihood(chain):
+    # What GridSearchCV maximises (see test_contract.py).
     X, _ = chain
-    grid = {"alpha": [0.0, 0.01, 0.05, 0.2]}
-    search = GridSearchCV(ScoreMatchingGaussian(), grid, cv=3).fit(X)
-    assert search.best_params_["alpha"] in grid["alpha"]
-    scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores))
-    assert search.best_score_ == pytest.approx(scores.max())
-    # score is the held-out mean log-likelihood, what GridSearchCV maximises.
     train, test = slice(0, 400), slice(400, 600)
     model = ScoreMatchingGaussian(alpha=0.05).fit(X[train])
     expected = (
@@ -394,25 +353,3 @@ def test_grid_search_over_alpha_uses_the_held_out_likelihood(chain):
         .mean()
     )
     assert model.score(X[test]) == pytest.approx(expected, rel=1e-8)
-
-
-def test_pipeline_clone_and_pickle(data):
-    pipe = make_pipeline(StandardScaler(), ScoreMatchingGaussian(alpha=0.01)).fit(data)
-    assert np.all(np.isfinite(pipe.score_samples(data)))
-    model = clone(ScoreMatchingGaussian(alpha=0.01)).fit(data)
-    restored = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(
-        restored.score_samples(data), model.score_samples(data)
-    )
-    np.testing.assert_array_equal(
-        restored.sample(4, random_state=0), model.sample(4, random_state=0)
-    )
-
-
-def test_dataframe_feature_names(data):
-    pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame(data, columns=["a", "b", "c", "d"])
-    model = ScoreMatchingGaussian().fit(frame)
-    np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c", "d"])
-    assert len(model.get_feature_names_out()) == 4
-    assert model.score_samples(frame).shape == (len(frame),)

@@ -97,8 +97,9 @@ def diag(pen: Penalty, p: int) -> Array:
 
 
 def dense(pen: Penalty, p: int) -> Array:
-    """``Q`` as a dense (p, p) array (for the dense natural step only)."""
-    T = jnp.zeros((p, p)).at[pen.t_rows, pen.t_cols].add(pen.t_vals)
-    R = jnp.zeros((p, p)).at[pen.r_rows, pen.r_cols].add(pen.r_vals)
-    Q = pen.alpha * (T @ T.T) + pen.roughness * R
-    return Q * pen.scale[:, None] * pen.scale[None, :]
+    """``Q`` as a dense (p, p) array (for the dense natural step only).
+
+    Built column by column from :func:`matvec`: ``O(p (nnz(T) + nnz(R)))``,
+    never a ``p x p`` product.
+    """
+    return jax.vmap(lambda e: matvec(pen, e))(jnp.eye(p, dtype=pen.scale.dtype))

@@ -29,7 +29,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import integrate, stats
+from conftest import exp_cdf, exp_draws, gaussian_box_integral, inverse_cdf_draws
+from scipy import stats
 
 from skmaxent.core import hmc
 
@@ -77,12 +78,7 @@ def exponential_energy(u):
 
 
 def exponential_cdf(x):
-    return np.expm1(THETA * x) / np.expm1(THETA)
-
-
-def exponential_exact(rng, size):
-    """Exact draws by inverting the CDF."""
-    return np.log1p(rng.uniform(size=size) * np.expm1(THETA)) / THETA
+    return exp_cdf(x, THETA)
 
 
 MEAN = np.array([0.35, 0.6])
@@ -120,7 +116,7 @@ def step_cdf(x):
 
 def step_exact(rng, size):
     grid = np.linspace(0.0, 1.0, 200_001)
-    return np.interp(rng.uniform(size=size), step_cdf(grid), grid)
+    return inverse_cdf_draws(rng, grid, step_cdf(grid), size)
 
 
 # --- distribution tests -------------------------------------------------------
@@ -143,7 +139,7 @@ def test_exponential_at_wall_from_far_corner():
 
 
 def test_exponential_is_left_invariant():
-    start = exponential_exact(np.random.default_rng(2), (N_CHAINS, 1))
+    start = exp_draws(np.random.default_rng(2), THETA, (N_CHAINS, 1))
     assert stats.kstest(start[:, 0], exponential_cdf).pvalue > ALPHA
     x, _ = draws(
         exponential_energy, start, seed=2, step_size=0.1, n_leapfrog=10, n_steps=5
@@ -155,11 +151,7 @@ def _gaussian_moments():
     """E[s] and sd(s) for s in (u1, u2, u1², u2², u1 u2), by 2-D quadrature."""
 
     def integral(f):
-        def integrand(y, x):
-            d = np.array([x, y]) - MEAN
-            return f(x, y) * np.exp(-0.5 * d @ PRECISION @ d)
-
-        return integrate.dblquad(integrand, 0, 1, 0, 1, epsabs=1e-11, epsrel=1e-10)[0]
+        return gaussian_box_integral(f, MEAN, PRECISION, epsabs=1e-11, epsrel=1e-10)
 
     stats_ = [
         lambda x, y: x,

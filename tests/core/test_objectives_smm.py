@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.stats
+from conftest import gauss_legendre, inverse_cdf_draws
 
 from skmaxent.core.objectives import (
     cross_fit_weights,
@@ -33,8 +34,7 @@ def energy_jax(theta, x):
 
 def exact_loss(theta):
     """J = 1/2 |E_p[f] - mu|^2 by 400-node Gauss–Legendre quadrature."""
-    t, w = np.polynomial.legendre.leggauss(400)
-    x, w = (t + 1) / 2, w / 2
+    x, w = gauss_legendre(0.0, 1.0, 400)
     dens = np.exp(-energy_np(theta, x)) * w
     m = np.array([x @ dens, x**2 @ dens]) / dens.sum()
     return 0.5 * np.sum((m - MU) ** 2)
@@ -57,7 +57,7 @@ def exact_draws(rng, theta, size):
     x = np.linspace(0, 1, 200_001)
     p = np.exp(-energy_np(theta, x))
     cdf = np.concatenate([[0], np.cumsum((p[1:] + p[:-1]) / 2)])
-    return np.interp(rng.uniform(size=size) * cdf[-1], cdf, x)
+    return inverse_cdf_draws(rng, x, cdf, size)
 
 
 def test_nonlinear_gradient_matches_quadrature_within_mc_error():

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.special import roots_legendre
+from conftest import uniform_grid
 
 from skmaxent.core.roughness import roughness_entries, roughness_matrix
 from skmaxent.features import Custom, Indicator, Legendre, Moment, Product
@@ -49,15 +49,6 @@ POLYNOMIAL = [
 ]
 
 
-def _grid(m):
-    """Tensor Gauss–Legendre rule on the box: points (m^3, 3), weights summing to 1."""
-    t, w = roots_legendre(m)
-    u, wu = (t + 1) / 2, w / 2
-    U = np.stack(np.meshgrid(u, u, u, indexing="ij"), -1).reshape(-1, 3)
-    W = np.einsum("a,b,c->abc", wu, wu, wu).reshape(-1)
-    return LOW + U * (HIGH - LOW), W
-
-
 def _reference(hessians, X, W):
     """``sum_q W_q <H_k(x_q), H_l(x_q)>_F`` from Hessians H of shape (Q, p, n, n)."""
     H = np.asarray(hessians, dtype=np.float64)
@@ -66,7 +57,7 @@ def _reference(hessians, X, W):
 
 def test_polynomial_features_match_quadrature_of_autodiff_hessians():
     specs, fns = zip(*POLYNOMIAL)
-    X, W = _grid(6)  # exact for the degree <= 4 polynomials here
+    X, W = uniform_grid(LOW, HIGH, 6)  # exact for the degree <= 4 polynomials here
     H = jax.jit(jax.vmap(lambda x: jnp.stack([jax.hessian(f)(x) for f in fns])))(
         jnp.asarray(X, jnp.float32)
     )
@@ -134,7 +125,7 @@ def test_custom_features_match_quadrature_of_hand_written_hessians():
         Legendre(2, 2),
         Product(1, 2),
     ]
-    X, W = _grid(24)  # smooth integrands: converged to ~1e-12
+    X, W = uniform_grid(LOW, HIGH, 24)  # smooth integrands: converged to ~1e-12
     expected = _reference(_hessians_by_hand(X), X, W)
     R = roughness_matrix(specs, LOW, HIGH)
     # Quasi-Monte Carlo with 4096 points in 3-D: measured error 3.4e-4 of the

@@ -2,6 +2,15 @@
 
 import jax.numpy as jnp
 import numpy as np
+from conftest import (
+    exact_moments,
+    exp_draws,
+    maxent_by_newton,
+    quadratic_features,
+    quadratic_uniform_sd,
+    rejection_draws,
+    uniform_grid,
+)
 
 from skmaxent.core.score_matching import quadratic_system
 
@@ -62,9 +71,7 @@ def test_1d_truncated_exponential_recovered():
     # p(x) ∝ exp(theta x) on [0, 1], features (x, x^2) with true coef (3, 0):
     # exact samples by inverse CDF; the estimate's error shrinks like 1/sqrt(N).
     theta = 3.0
-    rng = np.random.default_rng(1)
-    u = rng.uniform(size=200_000)
-    x = np.log1p(u * np.expm1(theta)) / theta
+    x = exp_draws(np.random.default_rng(1), theta, 200_000)
     X = jnp.asarray(x[:, None], jnp.float32)
     w = jnp.full(x.size, 1.0 / x.size, jnp.float32)
     G, g = quadratic_system(X, w, jnp.zeros(1), jnp.ones(1), 1)
@@ -94,12 +101,6 @@ def test_structured_quadratic_equals_generic_autodiff_path():
     np.testing.assert_allclose(g1, g2, atol=1e-5 * float(np.abs(g1).max()))
 
 
-def _quadratic_features(P):
-    n = P.shape[1]
-    iu, ju = np.triu_indices(n, k=1)
-    return np.c_[P, P**2, P[:, iu] * P[:, ju]]
-
-
 def test_5d_score_matching_is_as_good_as_the_exact_maxent_fit():
     # A known 5-D quadratic model on [0, 1]^5; exact samples by rejection from
     # the uniform distribution (its density is bounded by exp(max logp) on the
@@ -107,49 +108,20 @@ def test_5d_score_matching_is_as_good_as_the_exact_maxent_fit():
     n, N = 5, 20_000
     rng = np.random.default_rng(3)
     theta = np.r_[rng.normal(0, 1, n), -rng.uniform(1, 3, n), rng.normal(0, 1.5, 10)]
-    samples = []
-    while sum(len(s) for s in samples) < N:
-        U = rng.uniform(size=(400_000, n))
-        logp = _quadratic_features(U) @ theta
-        keep = np.log(rng.uniform(size=len(U))) < logp - (logp.max() + 0.5)
-        samples.append(U[keep])
-    X = np.concatenate(samples)[:N]
-    F = _quadratic_features(X)
-    mu_hat = F.mean(axis=0)
+    X = rejection_draws(rng, theta, n, N, batch=400_000, pad=0.5)
+    mu_hat = quadratic_features(X).mean(axis=0)
 
     # Quadrature on a 12^5 Gauss-Legendre grid: moments and Fisher matrix of a
     # parameter; Newton's method on the dual gives the exact max-ent (maximum
     # likelihood) solution for these samples, independently of the package.
-    t, wt = np.polynomial.legendre.leggauss(12)
-    t, wt = (t + 1) / 2, wt / 2
-    grid = np.stack(np.meshgrid(*[t] * n, indexing="ij"), -1).reshape(-1, n)
-    wgrid = np.prod(np.stack(np.meshgrid(*[wt] * n, indexing="ij"), -1), -1).ravel()
-    Fg = _quadratic_features(grid)
+    grid, wgrid = uniform_grid(np.zeros(n), np.ones(n), 12)
+    Fg = quadratic_features(grid)
 
-    def moments(c, fisher=True):
-        a = Fg @ c
-        d = wgrid * np.exp(a - a.max())
-        log_z = np.log(d.sum()) + a.max()
-        d /= d.sum()
-        m = d @ Fg
-        if not fisher:
-            return log_z
-        return m, (Fg - m).T @ ((Fg - m) * d[:, None]), log_z
+    def moments(c):
+        return exact_moments(Fg, wgrid, c)
 
-    def dual(c):
-        return c @ mu_hat - moments(c, fisher=False)
-
-    mle = np.zeros_like(theta)
-    for _ in range(100):  # Newton with backtracking on the concave dual
-        m, fisher, _ = moments(mle)
-        if np.max(np.abs(m - mu_hat)) < 1e-10:
-            break
-        step = np.linalg.solve(fisher + 1e-12 * np.eye(len(m)), mu_hat - m)
-        t_step = 1.0
-        while dual(mle + t_step * step) < dual(mle) and t_step > 1e-4:
-            t_step /= 2
-        mle = mle + t_step * step
-    m, fisher, _ = moments(mle)
+    mle = maxent_by_newton(Fg, wgrid, mu_hat)
+    m, _, _ = moments(mle)
     assert np.max(np.abs(m - mu_hat)) < 1e-8
 
     G, g = quadratic_system(
@@ -175,10 +147,6 @@ def test_5d_score_matching_is_as_good_as_the_exact_maxent_fit():
     assert err(coef) < 1.2 * err(mle)
     # And it nearly solves the max-ent moment equations: standardised by the
     # features' uniform standard deviations (closed form on [0, 1]).
-    s_uniform = np.sqrt(
-        np.r_[
-            np.full(n, 1 / 12), np.full(n, 1 / 5 - 1 / 9), np.full(10, 1 / 9 - 1 / 16)
-        ]
-    )
+    s_uniform = quadratic_uniform_sd(np.zeros(n), np.ones(n))
     m_sm, _, _ = moments(coef)
     assert np.max(np.abs(m_sm - mu_hat) / s_uniform) < 0.01
