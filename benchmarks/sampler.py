@@ -7,7 +7,7 @@ The energy is the quadratic-feature model in matrix form,
 ``n_steps`` transitions of ``n_leapfrog`` leapfrog steps, vmapped over chains
 and scanned over steps:
 
-* ``skmaxent``: :func:`skmaxent.core.hmc.run_chains`, analytic gradient.
+* ``skmaxent``: :func:`skmaxent.core.chains.run`, analytic gradient.
 * ``blackjax``: ``blackjax.hmc`` on ``z = logit(u)`` with the log-Jacobian
   ``sum log σ(z)(1 - σ(z))`` (how a blackjax user would handle a box), with
   ``jax.grad`` gradients, same ``n_leapfrog``, a step size scaled by the
@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import system_info, time_in_turns, write_results  # noqa: E402
 
-from skmaxent.core import hmc  # noqa: E402
+from skmaxent.core import chains, hmc  # noqa: E402
 
 N_LEAPFROG = 10
 STEP_SIZE = 0.05
@@ -73,7 +73,7 @@ def make_energy_and_grad(W, b):
 def run_skmaxent(key, positions, W, b, n_steps):
     energy_and_grad = make_energy_and_grad(W, b)
     states = jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
-    states, infos = hmc.run_chains(
+    states, infos = chains.run(
         key, states, energy_and_grad, STEP_SIZE, N_LEAPFROG, n_steps
     )
     return states.position, jnp.mean(infos.acceptance_rate)

@@ -23,7 +23,7 @@ from skmaxent import _host
 from skmaxent._data import feature_values, fit_input, key_from_random_state
 from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
-from skmaxent.core import chains, loop
+from skmaxent.core import ais, chains, loop
 from skmaxent.core.problem import LoopConfig
 
 __all__ = ["_BaseEBM"]
@@ -155,7 +155,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         s = self._settings
         state = result.state
-        info = chains.log_partition(
+        info = ais.model_log_partition(
             key,
             energy,
             _f32(theta),

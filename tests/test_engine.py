@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import THETA_2D, quadratic_2d_exact, quadratic_uniform_sd
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent import MaxEntDual, MomentMatchingEBM
@@ -46,16 +47,8 @@ def test_penalty_operator_against_dense_numpy():
 
 def _penalised_gradient(coef, mu, rho, R, std):
     """Exact gradient of the dual with roughness at ``coef`` (standardised),
-    ``(mu - E_coef[f] - rho R coef) / s``, by 80 x 80 Gauss-Legendre quadrature
-    on [0, 1]^2 for the quadratic features."""
-    t, w = np.polynomial.legendre.leggauss(80)
-    x, w = (t + 1) / 2, w / 2
-    X1, X2 = np.meshgrid(x, x, indexing="ij")
-    P = np.c_[X1.ravel(), X2.ravel()]
-    F = np.c_[P, P**2, P[:, 0] * P[:, 1]]
-    dens = np.exp(F @ coef) * np.outer(w, w).ravel()
-    Ef = F.T @ dens / dens.sum()
-    return (mu - Ef - rho * R @ coef) / std
+    ``(mu - E_coef[f] - rho R coef) / s``, by quadrature on [0, 1]^2."""
+    return (mu - quadratic_2d_exact(coef)[0] - rho * R @ coef) / std
 
 
 @pytest.mark.parametrize("dense_max_features", [1024, 0])
@@ -70,17 +63,10 @@ def test_roughness_on_dense_and_matrix_free_paths(dense_max_features):
     # coef) is far from it: its penalised gradient exceeds 0.3.
     # R of the quadratic preset on the unit box: 4 for squares, 2 for products.
     R = np.diag([0.0, 0.0, 4.0, 4.0, 2.0])
-    std = np.sqrt([1 / 12, 1 / 12, 4 / 45, 4 / 45, 7 / 144])
-    theta = np.array([1.0, -0.5, -2.0, -1.0, 2.5])
-    t, w = np.polynomial.legendre.leggauss(80)
-    x, w = (t + 1) / 2, w / 2
-    X1, X2 = np.meshgrid(x, x, indexing="ij")
-    P = np.c_[X1.ravel(), X2.ravel()]
-    F = np.c_[P, P**2, P[:, 0] * P[:, 1]]
-    dens = np.exp(F @ theta) * np.outer(w, w).ravel()
-    mu = F.T @ dens / dens.sum()
+    std = quadratic_uniform_sd([0.0, 0.0], [1.0, 1.0])
+    mu = quadratic_2d_exact(THETA_2D)[0]
     rho = 0.05
-    assert np.max(np.abs(_penalised_gradient(theta, mu, rho, R, std))) > 0.3
+    assert np.max(np.abs(_penalised_gradient(THETA_2D, mu, rho, R, std))) > 0.3
     model = MaxEntDual(
         bounds=[[0, 1], [0, 1]], roughness=rho, init="zero", random_state=0
     )

@@ -162,13 +162,13 @@ def test_infeasible_targets_raise_before_any_jax_call(monkeypatch):
     # The jitted entry points are module-level objects: replace them by
     # recorders, so that any call (hence any tracing) is seen.
     from skmaxent import _data
-    from skmaxent.core import chains, loop
+    from skmaxent.core import ais, loop
 
     calls = []
     monkeypatch.setattr(loop, "run_chunk", lambda *a, **k: calls.append("run"))
     monkeypatch.setattr(loop, "start", lambda *a, **k: calls.append("start"))
     monkeypatch.setattr(_data, "_values_batch", lambda *a, **k: calls.append("f"))
-    monkeypatch.setattr(chains, "log_partition", lambda *a, **k: calls.append("z"))
+    monkeypatch.setattr(ais, "model_log_partition", lambda *a, **k: calls.append("z"))
     bad = [
         ([Moment(0)], [[0, 1]], [1.5]),
         ([Indicator(0, 0.2, 0.4)], [[0, 1]], [1.2]),

@@ -10,17 +10,18 @@ estimate of ``Z = ∫_[0,1]^n exp(-E(u)) du`` whatever the mixing; the log of it
 is biased low by about ``Var(log Z_hat) / 2`` (Jensen).
 """
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from skmaxent.core import hmc
+from skmaxent.core import chains, hmc
 from skmaxent.core.hmc import EnergyAndGrad
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
-__all__ = ["AISInfo", "log_partition", "summarize"]
+__all__ = ["AISInfo", "log_partition", "model_log_partition", "summarize"]
 
 
 class AISInfo(NamedTuple):
@@ -90,31 +91,28 @@ def log_partition(
     """
     k_init, k_steps = jax.random.split(key)
     positions = jax.random.uniform(k_init, (n_particles, n_dim))
-    states = jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
+    states = chains.init(positions, energy_and_grad)
     betas = jnp.arange(n_temperatures + 1, dtype=positions.dtype) / n_temperatures
     betas = betas**power
 
-    def transition(k, state, beta):
+    def transition(k, states, beta):
         # HMC on exp(-beta E): temper the cached untempered energy and back.
         def tempered(u):
             e, g = energy_and_grad(u)
             return beta * e, beta * g
 
         hot = hmc.HMCState(
-            state.position, beta * state.energy, beta * state.energy_grad
+            states.position, beta * states.energy, beta * states.energy_grad
         )
-        hot, _ = hmc.step(k, hot, tempered, step_size, n_leapfrog)
+        hot, _ = chains.step(k, hot, tempered, step_size, n_leapfrog)
         # beta_t > 0 for t >= 1; the division is exact up to rounding.
         return hmc.HMCState(hot.position, hot.energy / beta, hot.energy_grad / beta)
-
-    batched = jax.vmap(transition, in_axes=(0, 0, None))
 
     def body(carry, xs):
         states, log_w = carry
         k, beta_prev, beta = xs
         log_w = log_w - (beta - beta_prev) * states.energy
-        states = batched(jax.random.split(k, n_particles), states, beta)
-        return (states, log_w), None
+        return (transition(k, states, beta), log_w), None
 
     log_w = jnp.zeros((n_particles,), positions.dtype)
     xs = (
@@ -125,3 +123,23 @@ def log_partition(
     (states, log_w), _ = jax.lax.scan(body, (states, log_w), xs)
     log_w = log_w - (betas[-1] - betas[-2]) * states.energy
     return summarize(log_w)
+
+
+@partial(
+    jax.jit,
+    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog"),
+)
+def model_log_partition(
+    key, energy, theta, geo, step_size, n_particles, n_temperatures, n_leapfrog
+) -> AISInfo:
+    """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
+    ``theta`` (jitted; the energy static, everything else traced)."""
+    return log_partition(
+        key,
+        energy.on_unit(theta, geo),
+        n_dim=geo.low.shape[0],
+        n_particles=n_particles,
+        n_temperatures=n_temperatures,
+        step_size=step_size,
+        n_leapfrog=n_leapfrog,
+    )

@@ -13,11 +13,21 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from skmaxent.core import ais, hmc
+from skmaxent.core import hmc
 from skmaxent.core.energy import Geometry, to_unit
 from skmaxent.core.types import Array, PRNGKey
 
-__all__ = ["init", "refresh", "step", "advance", "start", "sample", "energies"]
+__all__ = [
+    "init",
+    "refresh",
+    "step",
+    "run",
+    "advance",
+    "start",
+    "sample",
+    "energies",
+    "finite",
+]
 
 
 def init(positions: Array, energy_and_grad):
@@ -41,6 +51,29 @@ def step(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog):
     return jax.vmap(
         lambda k, s: hmc.step(k, s, energy_and_grad, step_size, n_leapfrog)
     )(keys, chains)
+
+
+def run(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps: int):
+    """``n_steps`` transitions keeping only per-step means over chains.
+
+    Returns the final chains and an :class:`~skmaxent.core.hmc.HMCInfo` of
+    (n_steps,) arrays: mean acceptance probability, fraction accepted,
+    fraction divergent, mean potential energy. Memory is O(n_steps), not
+    O(n_steps C n).
+    """
+
+    def body(chains, k):
+        chains, info = step(k, chains, energy_and_grad, step_size, n_leapfrog)
+        dtype = info.energy.dtype
+        summary = hmc.HMCInfo(
+            acceptance_rate=jnp.mean(info.acceptance_rate),
+            is_accepted=jnp.mean(info.is_accepted.astype(dtype)),
+            is_divergent=jnp.mean(info.is_divergent.astype(dtype)),
+            energy=jnp.mean(info.energy),
+        )
+        return chains, summary
+
+    return jax.lax.scan(body, chains, jax.random.split(key, n_steps))
 
 
 def advance(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps):
@@ -72,25 +105,6 @@ def energies(energy, theta: Array, geo: Geometry, X: Array) -> Array:
     """Energies (N,) at the rows of ``X`` (N, n) in user units (jitted)."""
     eg = energy.on_unit(theta, geo)
     return jax.vmap(lambda x: eg(to_unit(geo, x))[0])(X)
-
-
-@partial(
-    jax.jit,
-    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog"),
-)
-def log_partition(
-    key, energy, theta, geo, step_size, n_particles, n_temperatures, n_leapfrog
-) -> ais.AISInfo:
-    """AIS estimate of ``log ∫_[0,1]^n exp(-E(u)) du`` (see :mod:`.ais`)."""
-    return ais.log_partition(
-        key,
-        energy.on_unit(theta, geo),
-        n_dim=geo.low.shape[0],
-        n_particles=n_particles,
-        n_temperatures=n_temperatures,
-        step_size=step_size,
-        n_leapfrog=n_leapfrog,
-    )
 
 
 def finite(chains) -> Array:

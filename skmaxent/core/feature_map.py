@@ -17,17 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skmaxent.core import specs as sp
 from skmaxent.core.legendre import legendre_table
-from skmaxent.core.specs import (
-    SPEC_TYPES,
-    Custom,
-    Indicator,
-    Legendre,
-    Moment,
-    Product,
-    _name,
-    resolve_features,
-)
 from skmaxent.core.uniform_moments import uniform_moments as _uniform_moments
 
 __all__ = ["FeatureMap", "compile_features"]
@@ -55,7 +46,7 @@ def compile_features(
         Equal arguments return the same (cached) object, so jitted functions
         taking the map as a static argument find it by identity.
     """
-    specs = resolve_features(specs, n_features_in)
+    specs = sp.resolve_features(specs, n_features_in)
     names = None if input_names is None else tuple(input_names)
     return _compile(specs, int(n_features_in), names)
 
@@ -98,7 +89,7 @@ class FeatureMap:
 
     def __init__(self, specs, n_features_in: int, input_names=None):
         n = int(n_features_in)
-        specs = resolve_features(specs, n)
+        specs = sp.resolve_features(specs, n)
         if input_names is not None:
             input_names = tuple(input_names)
             if len(input_names) != n or not all(
@@ -111,12 +102,12 @@ class FeatureMap:
         cols = (
             input_names if input_names is not None else tuple(f"x{i}" for i in range(n))
         )
-        names = tuple(_name(s, cols) for s in specs)
+        names = tuple(sp._name(s, cols) for s in specs)
         if len(set(names)) != len(names):
             dup = sorted(s for s, c in Counter(names).items() if c > 1)
             raise ValueError(f"feature names must be unique; duplicated: {dup}.")
         kinds = {
-            t: [k for k, s in enumerate(specs) if type(s) is t] for t in SPEC_TYPES
+            t: [k for k, s in enumerate(specs) if type(s) is t] for t in sp.SPEC_TYPES
         }
 
         def arr(kind, attr, dtype=np.int32):
@@ -126,28 +117,28 @@ class FeatureMap:
         d["specs"], d["n_features_in"], d["names"] = specs, n, names
         d["input_names"] = input_names
         d["n_features_out"] = len(specs)
-        d["differentiable"] = not kinds[Indicator]
+        d["differentiable"] = not kinds[sp.Indicator]
         d["_key"] = (specs, n, names)
         d["_hash"] = hash(d["_key"])
-        order = [np.array(kinds[t], dtype=np.int32) for t in SPEC_TYPES]
+        order = [np.array(kinds[t], dtype=np.int32) for t in sp.SPEC_TYPES]
         d["_groups"] = tuple(order)  # feature positions of each kind (see _split)
         for kind, pos in zip(("mom", "prod", "ind", "leg", "cus"), order):
             d[f"_pos_{kind}"] = pos
         perm = np.concatenate(order)
         in_order = np.array_equal(perm, np.arange(perm.size))
         d["_inverse"] = None if in_order else np.argsort(perm).astype(np.int32)
-        d["_mom_i"], d["_mom_pow"] = arr(Moment, "i"), arr(Moment, "power")
+        d["_mom_i"], d["_mom_pow"] = arr(sp.Moment, "i"), arr(sp.Moment, "power")
         d["_max_pow"] = int(d["_mom_pow"].max(initial=0))
-        d["_prod_i"], d["_prod_j"] = arr(Product, "i"), arr(Product, "j")
+        d["_prod_i"], d["_prod_j"] = arr(sp.Product, "i"), arr(sp.Product, "j")
         # Matrix form when products are at least as many as variables.
         d["_dense_prod"] = d["_prod_i"].size >= n
-        d["_ind_i"] = arr(Indicator, "i")
-        d["_ind_low"] = arr(Indicator, "low", np.float64)
-        d["_ind_high"] = arr(Indicator, "high", np.float64)
-        d["_leg_i"], d["_leg_deg"] = arr(Legendre, "i"), arr(Legendre, "degree")
+        d["_ind_i"] = arr(sp.Indicator, "i")
+        d["_ind_low"] = arr(sp.Indicator, "low", np.float64)
+        d["_ind_high"] = arr(sp.Indicator, "high", np.float64)
+        d["_leg_i"], d["_leg_deg"] = arr(sp.Legendre, "i"), arr(sp.Legendre, "degree")
         d["_max_deg"] = int(d["_leg_deg"].max(initial=-1))
-        d["_fns"] = tuple(specs[k].fn for k in kinds[Custom])
-        d["_fn_names"] = tuple(specs[k].name for k in kinds[Custom])
+        d["_fns"] = tuple(specs[k].fn for k in kinds[sp.Custom])
+        d["_fn_names"] = tuple(specs[k].name for k in kinds[sp.Custom])
 
     # ------------------------------------------------------------ identity
     def __setattr__(self, name, value):

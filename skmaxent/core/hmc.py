@@ -3,8 +3,8 @@
 The target is ``p(u) ∝ exp(-E(u))`` on the box. The kernel is blackjax-shaped
 and works on ONE chain: ``init(position, energy_and_grad) -> HMCState`` and
 ``step(key, state, energy_and_grad, step_size, n_leapfrog) -> (HMCState,
-HMCInfo)``; batch it with ``jax.vmap`` at the call site, or use
-:func:`run_chains`, which vmaps over chains and scans over steps.
+HMCInfo)``; :mod:`skmaxent.core.chains` batches it over chains (``vmap``)
+and steps (``lax.scan``).
 
 The leapfrog integrator reflects at the walls: a coordinate that leaves
 ``[0, 1]`` during a drift is folded back and its momentum flipped (see
@@ -39,7 +39,6 @@ __all__ = [
     "HMCInfo",
     "init",
     "step",
-    "run_chains",
     "leapfrog",
     "reflect",
 ]
@@ -204,50 +203,3 @@ def step(
         energy=new.energy,
     )
     return new, info
-
-
-def run_chains(
-    key: PRNGKey,
-    states: HMCState,
-    energy_and_grad: EnergyAndGrad,
-    step_size: ArrayLike,
-    n_leapfrog: ArrayLike,
-    n_steps: int,
-) -> tuple[HMCState, HMCInfo]:
-    """Advance batched chains ``n_steps`` transitions.
-
-    Chains are ``vmap``-ped and steps ``lax.scan``-ned. Only per-step
-    summaries over chains are kept, so memory is O(n_steps), not
-    O(n_steps × chains × n).
-
-    Parameters
-    ----------
-    key : PRNG key.
-    states : :class:`HMCState` batched over chains, positions (C, n).
-    energy_and_grad : per-point ``u -> (E, dE/du)``.
-    step_size, n_leapfrog : may be traced.
-    n_steps : static number of transitions.
-
-    Returns
-    -------
-    states : the chains after ``n_steps`` transitions.
-    infos : :class:`HMCInfo` of (n_steps,) arrays, each a mean over chains:
-        mean acceptance probability, fraction accepted, fraction divergent,
-        mean potential energy.
-    """
-    n_chains = states.position.shape[0]
-    batched_step = jax.vmap(
-        lambda k, s: step(k, s, energy_and_grad, step_size, n_leapfrog)
-    )
-
-    def body(states, k):
-        states, info = batched_step(jax.random.split(k, n_chains), states)
-        summary = HMCInfo(
-            acceptance_rate=jnp.mean(info.acceptance_rate),
-            is_accepted=jnp.mean(info.is_accepted.astype(info.energy.dtype)),
-            is_divergent=jnp.mean(info.is_divergent.astype(info.energy.dtype)),
-            energy=jnp.mean(info.energy),
-        )
-        return states, summary
-
-    return jax.lax.scan(body, states, jax.random.split(key, n_steps))

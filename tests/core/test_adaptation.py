@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from skmaxent.core import adaptation, hmc
+from skmaxent.core import adaptation, chains, hmc
 
 N_DIM, N_CHAINS = 10, 64
 
@@ -43,7 +43,7 @@ def adapt_then_sample(key, target, n_warmup, n_samples):
         warm, (states, da), jax.random.split(k_warm, n_warmup)
     )
     step_size = adaptation.final(da)
-    _, infos = hmc.run_chains(k_run, states, gaussian_energy, step_size, 5, n_samples)
+    _, infos = chains.run(k_run, states, gaussian_energy, step_size, 5, n_samples)
     return step_size, jnp.mean(infos.acceptance_rate)
 
 

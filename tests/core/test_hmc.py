@@ -32,7 +32,7 @@ import numpy as np
 from conftest import exp_cdf, exp_draws, gaussian_box_integral, inverse_cdf_draws
 from scipy import stats
 
-from skmaxent.core import hmc
+from skmaxent.core import chains, hmc
 
 ALPHA = 1e-3
 N_CHAINS = 4000
@@ -41,7 +41,7 @@ N_CHAINS = 4000
 @partial(jax.jit, static_argnames=("energy_and_grad", "n_steps"))
 def _run(key, positions, energy_and_grad, step_size, n_leapfrog, n_steps):
     states = jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
-    return hmc.run_chains(key, states, energy_and_grad, step_size, n_leapfrog, n_steps)
+    return chains.run(key, states, energy_and_grad, step_size, n_leapfrog, n_steps)
 
 
 def draws(energy_and_grad, start, seed, step_size, n_leapfrog, n_steps=300):
@@ -297,7 +297,7 @@ TRACES = {"count": 0}
 def _counted_runner(key, positions, step_size, n_leapfrog, n_steps):
     TRACES["count"] += 1  # runs only while tracing
     states = jax.vmap(lambda u: hmc.init(u, gaussian_energy))(positions)
-    return hmc.run_chains(key, states, gaussian_energy, step_size, n_leapfrog, n_steps)
+    return chains.run(key, states, gaussian_energy, step_size, n_leapfrog, n_steps)
 
 
 def test_module_level_runner_compiles_once_per_shape():
