@@ -19,11 +19,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skmaxent import _host
+from skmaxent import _host, _logz
 from skmaxent._data import feature_values, fit_input, key_from_random_state
 from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
-from skmaxent.core import ais, chains, loop
+from skmaxent.core import chains, loop
 from skmaxent.core.problem import LoopConfig
 
 __all__ = ["_BaseEBM"]
@@ -153,19 +153,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         ``energy``, ``theta`` and ``geo`` are the fitted energy in the form
         inference uses (user units: ``theta = coef`` for the linear energy).
         """
-        s = self._settings
         state = result.state
-        info = ais.model_log_partition(
-            key,
-            energy,
-            _f32(theta),
-            geo,
-            state.step_size,
-            int(s.ais_particles or self.n_chains),
-            int(s.ais_temperatures),
-            int(self.n_leapfrog),
+        log_z, log_z_std = _logz.log_partition(
+            key, self, energy, theta, geo, state, bounds
         )
-        log_z, log_z_std = float(info.log_z), float(info.log_z_std)
         if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
             raise RuntimeError(
                 "The fit diverged: non-finite parameters or log-partition after "
@@ -241,7 +232,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     def score_samples(self, X):
         """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
 
-        ``log p(x) = -E(x) - log_partition_ - sum(log(hi - lo))``.
+        ``log p(x) = -E(x) - log_partition_``. Rows outside the box get
+        ``-inf``, with one warning per call that counts them.
 
         Parameters
         ----------
@@ -252,9 +244,17 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
         """
         X = self._check_X(X)
-        log_volume = float(np.sum(np.log(self.bounds_[:, 1] - self.bounds_[:, 0])))
-        out = -self._energies(X) - self.log_partition_ - log_volume
+        out = -self._energies(X) - self.log_partition_
         inside = np.all((X >= self.bounds_[:, 0]) & (X <= self.bounds_[:, 1]), axis=1)
+        if not np.all(inside):
+            warnings.warn(
+                f"{int(np.sum(~inside))} of {len(inside)} row(s) of X lie outside "
+                f"the model's support bounds_ = {self.bounds_.tolist()}: their "
+                "log-density is -inf. Widen bounds (in the units the estimator "
+                "sees, after any scaling in a Pipeline) if such values can occur.",
+                UserWarning,
+                stacklevel=2,
+            )
         return np.where(inside, out, -np.inf)
 
     def score(self, X, y=None):

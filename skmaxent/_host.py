@@ -125,7 +125,7 @@ def run(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=max_iter, desc=desc)
-    done = int(state.iteration)
+    done = start = int(state.iteration)
     limit = done + max_iter
     verifying = settings.verify_chunks if verify else 0
     converged, averaged, total, theta, error = False, 0, 0.0, None, np.inf
@@ -163,7 +163,11 @@ def run(
                 break
         elif stat < tol:
             converged = True
+            if bar is not None:  # the work left: the averaging iterations
+                bar.total = min(limit, done + settings.n_average) - start
+                bar.refresh()
     if bar is not None:
+        bar.total = done - start  # a fit that stops early ends at 100%
         bar.close()
     if averaged:
         theta = total / averaged

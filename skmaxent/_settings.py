@@ -37,6 +37,16 @@ class Settings:
     Inference
         ais_particles : AIS particles; ``None`` uses ``n_chains``.
         ais_temperatures : AIS temperatures.
+        ais_reference : ``"gaussian"`` (AIS from a defensive Gaussian fitted
+            to the final chains: short paths for near-Gaussian and strongly
+            correlated models) or ``"uniform"`` (from the uniform
+            distribution on the box). ais_eps : the uniform share of the
+            Gaussian reference. ais_inflate : its widening of the chains'
+            standard deviations. ais_full_max : up to this many variables
+            the reference has a full covariance, above a diagonal one.
+        ais_target_std : AIS runs (of ``ais_particles`` each) are pooled
+            until ``log_partition_std_`` is at most this (nats), or
+            ``ais_max_runs`` are in; a larger one is warned about.
         sample_burn_in, sample_thin : HMC transitions discarded before
             ``sample`` collects draws, and kept between two draws.
         row_block : rows per compiled block in ``transform``/``score_samples``.
@@ -60,6 +70,12 @@ class Settings:
     max_grad_norm: float = 1.0
     ais_particles: int | None = None
     ais_temperatures: int = 200
+    ais_reference: str = "gaussian"
+    ais_eps: float = 0.1
+    ais_inflate: float = 1.2
+    ais_full_max: int = 200
+    ais_target_std: float = 0.05
+    ais_max_runs: int = 8
     sample_burn_in: int = 20
     sample_thin: int = 2
     row_block: int = 1024

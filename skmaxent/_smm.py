@@ -158,8 +158,9 @@ class MomentMatchingEBM(_BaseEBM):
     chains_ : ndarray of shape (n_chains, n_features_in_)
         Persistent chain positions in user units.
     log_partition_ : float
-        Annealed-importance-sampling estimate of
-        ``log ∫_[0,1]^n exp(-E(x(u))) du``.
+        Annealed-importance-sampling estimate of ``log Z``, ``Z = ∫_B exp(-E(x))
+        dx`` in user units, so that ``score_samples(x) = -energy(x) -
+        log_partition_`` inside the box.
     log_partition_std_ : float
         Its standard error (AIS with ``n_chains`` particles and 200
         temperatures).

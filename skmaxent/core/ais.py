@@ -1,13 +1,15 @@
 """Log-partition by annealed importance sampling (Neal 2001).
 
-The path is geometric, from the uniform distribution on the unit box
-(``pi_0 = 1``, ``log Z_0 = 0``) to the model: ``pi_beta(u) ∝ exp(-beta E(u))``
-with ``beta_t = (t / T) ** power``, ``t = 0 .. T``. Each particle starts from
-an exact uniform draw; at temperature ``t`` it gains the log-weight
-``-(beta_t - beta_{t-1}) E(u)`` and then moves by one reflective HMC transition
-that leaves ``pi_{beta_t}`` invariant. The mean weight is an unbiased
-estimate of ``Z = ∫_[0,1]^n exp(-E(u)) du`` whatever the mixing; the log of it
-is biased low by about ``Var(log Z_hat) / 2`` (Jensen).
+The path is geometric, from a normalised reference ``q`` -- the uniform
+distribution on the unit box, or a defensive Gaussian fitted to the model's
+chains (:class:`Reference`) -- to the model: ``pi_beta ∝ q^(1 - beta)
+exp(-beta E)`` on the box, with ``beta_t = (t / T) ** power``, ``t = 0 .. T``.
+Each particle starts from an exact draw of ``q``; at temperature ``t`` it
+gains the log-weight ``-(beta_t - beta_{t-1}) (E(u) + log q(u))`` and then
+moves by one reflective HMC transition that leaves ``pi_{beta_t}`` invariant.
+The mean weight is an unbiased estimate of ``Z = ∫_[0,1]^n exp(-E(u)) du``
+whatever the mixing; its log is biased low by about ``Var(log Z_hat) / 2``
+(Jensen).
 """
 
 from functools import partial
@@ -21,7 +23,14 @@ from skmaxent.core import chains, hmc
 from skmaxent.core.hmc import EnergyAndGrad
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
-__all__ = ["AISInfo", "log_partition", "model_log_partition", "summarize"]
+__all__ = [
+    "AISInfo",
+    "Reference",
+    "reference_from",
+    "log_partition",
+    "model_log_partition",
+    "summarize",
+]
 
 
 class AISInfo(NamedTuple):
@@ -32,11 +41,14 @@ class AISInfo(NamedTuple):
         ``std(w) / (sqrt(N) mean(w))``.
     ess : () effective sample size of the weights, ``(Σw)² / Σw²``, in
         ``[1, N]``; small values mean the standard error is not to be trusted.
+    log_weights : (N,) the particles' log-weights (independent runs pool
+        them: every weight is an unbiased estimate of ``Z``).
     """
 
     log_z: Array
     log_z_std: Array
     ess: Array
+    log_weights: Array
 
 
 def summarize(log_weights: Array) -> AISInfo:
@@ -51,7 +63,85 @@ def summarize(log_weights: Array) -> AISInfo:
     w = jnp.exp(log_weights - jnp.max(log_weights))
     log_z_std = jnp.std(w) / (jnp.sqrt(jnp.asarray(n, w.dtype)) * jnp.mean(w))
     ess = jnp.exp(2.0 * logsumexp(log_weights) - logsumexp(2.0 * log_weights))
-    return AISInfo(log_z=log_z, log_z_std=log_z_std, ess=ess)
+    return AISInfo(log_z=log_z, log_z_std=log_z_std, ess=ess, log_weights=log_weights)
+
+
+class Reference(NamedTuple):
+    """A defensive Gaussian reference on the unit box coordinates.
+
+    ``q(u) = (1 - eps) N(u; mean, S) + eps 1[u in [0, 1]^n]``: a normalised
+    density on R^n. ``scale`` is the Cholesky factor of ``S`` (n, n), or its
+    square-root diagonal (n,), and ``inverse`` its inverse (a matrix-vector
+    product per evaluation: batched triangular solves are slow on CPU). A
+    Gaussian fitted to the model's chains makes the annealing path short
+    for near-Gaussian models (strong correlations included) where the path
+    from the uniform distribution is long; the uniform share ``eps`` bounds
+    the weights where the Gaussian has thin tails.
+    """
+
+    mean: Array
+    scale: Array
+    inverse: Array
+    eps: Array
+
+
+def reference_from(positions: Array, eps, inflate, full: bool) -> Reference:
+    """The :class:`Reference` of chain ``positions`` (C, n) on the unit box.
+
+    Mean and covariance of the chains, the covariance shrunk towards its
+    diagonal by ``n / C`` (few chains, many variables) and widened by
+    ``inflate`` (standard deviations), a full Cholesky factor or a diagonal.
+    """
+    C, n = positions.shape
+    mean = jnp.mean(positions, axis=0)
+    centred = positions - mean
+    cov = centred.T @ centred / (C - 1)
+    var = jnp.diag(cov)
+    floor = 1e-6 + 1e-3 * jnp.mean(var)
+    eps = jnp.asarray(eps)
+    if not full:
+        scale = inflate * jnp.sqrt(var + floor)
+        return Reference(mean, scale, 1.0 / scale, eps)
+    shrink = min(1.0, n / C)
+    cov = (1 - shrink) * cov + shrink * jnp.diag(var) + floor * jnp.eye(n)
+    L = inflate * jnp.linalg.cholesky(cov)
+    inverse = jax.scipy.linalg.solve_triangular(L, jnp.eye(n), lower=True)
+    return Reference(mean, L, inverse, eps)
+
+
+def _log_gaussian(ref: Reference, u: Array) -> Array:
+    n = u.shape[0]
+    if ref.scale.ndim == 1:
+        z = (u - ref.mean) * ref.inverse
+        log_det = jnp.sum(jnp.log(ref.scale))
+    else:
+        z = ref.inverse @ (u - ref.mean)
+        log_det = jnp.sum(jnp.log(jnp.diag(ref.scale)))
+    return -0.5 * z @ z - log_det - 0.5 * n * jnp.log(2 * jnp.pi)
+
+
+def _draw(key, ref: Reference | None, n_particles: int, n_dim: int):
+    """Exact draws of the reference and their ``-log q`` (uniform: zeros)."""
+    k_u, k_g, k_c = jax.random.split(key, 3)
+    uniform = jax.random.uniform(k_u, (n_particles, n_dim))
+    if ref is None:
+        return uniform, jnp.zeros(n_particles)
+    z = jax.random.normal(k_g, (n_particles, n_dim))
+    if ref.scale.ndim == 1:
+        gauss = ref.mean + z * ref.scale
+    else:
+        gauss = ref.mean + z @ ref.scale.T
+    pick = jax.random.uniform(k_c, (n_particles, 1)) < ref.eps
+    u = jnp.where(pick, uniform, gauss)
+    return u, jax.vmap(lambda v: _minus_log_q(ref, v))(u)
+
+
+def _minus_log_q(ref: Reference | None, u: Array) -> Array:
+    if ref is None:
+        return jnp.zeros((), u.dtype)
+    inside = jnp.all((u >= 0) & (u <= 1))
+    log_uniform = jnp.where(inside, jnp.log(ref.eps), -jnp.inf)
+    return -jnp.logaddexp(jnp.log1p(-ref.eps) + _log_gaussian(ref, u), log_uniform)
 
 
 def log_partition(
@@ -63,8 +153,13 @@ def log_partition(
     step_size: ArrayLike,
     n_leapfrog: ArrayLike,
     power: float = 2.0,
+    reference: Reference | None = None,
 ) -> AISInfo:
     """Annealed importance sampling estimate of the log-partition on the unit box.
+
+    The path is geometric from a normalised reference ``q`` (the uniform
+    distribution on the box, or a :class:`Reference`) to the model:
+    ``pi_beta ∝ q^(1 - beta) (exp(-E) 1_box)^beta``.
 
     Parameters
     ----------
@@ -73,10 +168,11 @@ def log_partition(
     n_dim, n_particles, n_temperatures : static sizes (``T = n_temperatures``).
     step_size, n_leapfrog : of the HMC transitions (may be traced). The step
         size is used at every temperature; a step size tuned for the model
-        (``beta = 1``) is a safe choice, as hotter targets are flatter.
+        (``beta = 1``) is a safe choice when the reference is wider.
     power : schedule exponent, ``beta_t = (t / T) ** power``; ``power > 1``
-        spends more temperatures near the uniform end, where the weights
+        spends more temperatures near the reference, where the weights
         change fastest for most energies.
+    reference : None (uniform) or a :class:`Reference`.
 
     Returns
     -------
@@ -85,55 +181,83 @@ def log_partition(
     Notes
     -----
     Only ``T - 1`` transitions are made (at ``beta_1 .. beta_{T-1}``): the
-    start is an exact uniform draw and a move at ``beta_T`` would not change
-    the weights. The state caches the untempered ``E`` and gradient, so each
-    transition costs ``n_leapfrog`` evaluations and the weights none.
+    start is an exact draw of ``q`` and a move at ``beta_T`` would not change
+    the weights. A particle drawn outside the box has weight zero. Each
+    transition costs ``n_leapfrog`` evaluations of ``E`` (and of ``log q``
+    with a reference, plus one to re-temper the cache).
     """
     k_init, k_steps = jax.random.split(key)
-    positions = jax.random.uniform(k_init, (n_particles, n_dim))
-    states = chains.init(positions, energy_and_grad)
+    positions, a0 = _draw(k_init, reference, n_particles, n_dim)
+    inside = jnp.all((positions >= 0) & (positions <= 1), axis=1)
+    positions = jnp.clip(positions, 0.0, 1.0)  # dead particles: any place
+
+    def parts(u):
+        e, g = energy_and_grad(u)
+        if reference is None:
+            return e, g, jnp.zeros_like(e), jnp.zeros_like(g)
+        a, ga = jax.value_and_grad(lambda v: _minus_log_q(reference, v))(u)
+        return e, g, a, ga
+
+    def tempered(beta):
+        def eg(u):
+            e, g, a, ga = parts(u)
+            return beta * e + (1 - beta) * a, beta * g + (1 - beta) * ga
+
+        return eg
+
     betas = jnp.arange(n_temperatures + 1, dtype=positions.dtype) / n_temperatures
     betas = betas**power
 
-    def transition(k, states, beta):
-        # HMC on exp(-beta E): temper the cached untempered energy and back.
-        def tempered(u):
-            e, g = energy_and_grad(u)
-            return beta * e, beta * g
-
-        hot = hmc.HMCState(
-            states.position, beta * states.energy, beta * states.energy_grad
-        )
-        hot, _ = chains.step(k, hot, tempered, step_size, n_leapfrog)
-        # beta_t > 0 for t >= 1; the division is exact up to rounding.
-        return hmc.HMCState(hot.position, hot.energy / beta, hot.energy_grad / beta)
-
     def body(carry, xs):
-        states, log_w = carry
+        u, log_w = carry
         k, beta_prev, beta = xs
-        log_w = log_w - (beta - beta_prev) * states.energy
-        return (transition(k, states, beta), log_w), None
+        e, g, a, ga = jax.vmap(parts)(u)
+        log_w = log_w - (beta - beta_prev) * (e - a)
+        # The chains' cache at this temperature, from the same evaluation.
+        hot = hmc.HMCState(u, beta * e + (1 - beta) * a, beta * g + (1 - beta) * ga)
+        hot, _ = chains.step(k, hot, tempered(beta), step_size, n_leapfrog)
+        return (hot.position, log_w), None
 
-    log_w = jnp.zeros((n_particles,), positions.dtype)
+    log_w = jnp.where(inside, 0.0, -jnp.inf).astype(positions.dtype)
     xs = (
         jax.random.split(k_steps, n_temperatures - 1),
         betas[:-2],
         betas[1:-1],
     )
-    (states, log_w), _ = jax.lax.scan(body, (states, log_w), xs)
-    log_w = log_w - (betas[-1] - betas[-2]) * states.energy
+    (u, log_w), _ = jax.lax.scan(body, (positions, log_w), xs)
+    e, _, a, _ = jax.vmap(parts)(u)
+    log_w = log_w - (betas[-1] - betas[-2]) * (e - a)
     return summarize(log_w)
 
 
 @partial(
     jax.jit,
-    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog"),
+    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog", "full"),
 )
 def model_log_partition(
-    key, energy, theta, geo, step_size, n_particles, n_temperatures, n_leapfrog
+    key,
+    energy,
+    theta,
+    geo,
+    step_size,
+    n_particles,
+    n_temperatures,
+    n_leapfrog,
+    positions=None,
+    eps=0.1,
+    inflate=1.2,
+    full=True,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
-    ``theta`` (jitted; the energy static, everything else traced)."""
+    ``theta`` (jitted; the energy static, everything else traced).
+
+    With chain ``positions`` (C, n) on the unit box the reference is
+    :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,
+    the uniform distribution.
+    """
+    reference = None
+    if positions is not None:
+        reference = reference_from(positions, eps, inflate, full)
     return log_partition(
         key,
         energy.on_unit(theta, geo),
@@ -142,4 +266,5 @@ def model_log_partition(
         n_temperatures=n_temperatures,
         step_size=step_size,
         n_leapfrog=n_leapfrog,
+        reference=reference,
     )
