@@ -13,6 +13,7 @@ _ESTIMATORS = {
     "MomentMatchingEBM": "skmaxent._smm",
     "MarginalPrior": "skmaxent.priors",
     "ScoreMatchingGaussian": "skmaxent._gaussian",
+    "enable_compilation_cache": "skmaxent._cache",
 }
 
 __all__ = [*_ESTIMATORS, "__version__"]
