@@ -69,7 +69,7 @@ class Settings:
     ema: float = 0.1
     max_grad_norm: float = 1.0
     ais_particles: int | None = None
-    ais_temperatures: int = 200
+    ais_temperatures: int = 100
     ais_reference: str = "gaussian"
     ais_eps: float = 0.1
     ais_inflate: float = 1.2

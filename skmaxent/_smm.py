@@ -162,8 +162,9 @@ class MomentMatchingEBM(_BaseEBM):
         dx`` in user units, so that ``score_samples(x) = -energy(x) -
         log_partition_`` inside the box.
     log_partition_std_ : float
-        Its standard error (AIS with ``n_chains`` particles and 200
-        temperatures).
+        Its standard error. AIS runs of ``n_chains`` particles and 100
+        temperatures from a Gaussian fitted to the chains are pooled until it
+        is at most 0.05 nats (at most 8 runs; a larger one is warned about).
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (``max_k`` of the standardised
         residual), ``"smm_loss"`` (``J`` with its penalties),
