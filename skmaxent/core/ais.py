@@ -10,14 +10,13 @@ estimate of ``Z = ∫_[0,1]^n exp(-E(u)) du`` whatever the mixing; the log of it
 is biased low by about ``Var(log Z_hat) / 2`` (Jensen).
 """
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from skmaxent.core import chains, hmc
+from skmaxent.core import chains, hmc, programs
 from skmaxent.core.hmc import EnergyAndGrad
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
@@ -125,8 +124,7 @@ def log_partition(
     return summarize(log_w)
 
 
-@partial(
-    jax.jit,
+@programs.jit(
     static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog"),
 )
 def model_log_partition(
