@@ -76,9 +76,10 @@ def _check_weights(sample_weight, X):
 
     A negative weight has no meaning for a mean of features (it can put the
     targets outside the box), as in :class:`sklearn.neighbors.KernelDensity`.
+    Returned divided by its largest entry (a new array).
     """
     try:
-        return _check_sample_weight(
+        w = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
     except (ValueError, TypeError) as exc:
@@ -89,6 +90,7 @@ def _check_weights(sample_weight, X):
             f"sample_weight must be finite, non-negative and not all zero, of "
             f"shape (n_samples,) = ({X.shape[0]},): {exc}"
         ) from exc
+    return w / w.max()  # only ratios matter; no overflow in sums of 1e308s
 
 
 def _row_blocks(X, block: int):
