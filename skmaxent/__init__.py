@@ -16,7 +16,22 @@ _ESTIMATORS = {
     "enable_compilation_cache": "skmaxent._cache",
 }
 
-__all__ = [*_ESTIMATORS, "__version__"]
+__all__ = [*_ESTIMATORS, "clear_caches", "__version__"]
+
+
+def clear_caches() -> None:
+    """Drop every program skmaxent has compiled, to free their memory now.
+
+    JAX keeps compiled programs for the life of the process; skmaxent keeps
+    at most ``Settings.max_programs`` of its own (128) by clearing them when
+    a fit starts with more, and this clears them at once. Fitted estimators
+    stay usable: their programs are compiled again on next use. Programs
+    compiled by other code are not touched (``jax.clear_caches()`` clears
+    everything).
+    """
+    from skmaxent.core import programs
+
+    programs.clear()
 
 
 def __getattr__(name):

@@ -17,10 +17,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skmaxent import _host, _logz
-from skmaxent._data import feature_values, fit_input, key_from_random_state
+from skmaxent._data import (
+    feature_values,
+    fit_input,
+    key_from_random_state,
+    validate_X,
+)
 from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent.core import chains, loop
@@ -194,7 +199,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return validate_X(self, X, reset=False)
 
     def _features(self, X):
         return feature_values(self._fm, X, self.bounds_, self._settings.row_block)

@@ -5,7 +5,7 @@ block of rows), apart from the estimator class so that each module keeps to
 one concept.
 """
 
-from functools import partial
+import re
 
 import jax
 import jax.numpy as jnp
@@ -19,9 +19,21 @@ from skmaxent._validation import (
     check_moments,
     infer_bounds,
 )
-from skmaxent.features import compile_features, resolve_features
+from skmaxent.core import programs
+from skmaxent.features import Custom, compile_features, resolve_features
 
-__all__ = ["key_from_random_state", "fit_input", "feature_values", "feature_means"]
+__all__ = [
+    "key_from_random_state",
+    "validate_X",
+    "fit_input",
+    "feature_values",
+    "feature_means",
+]
+
+#: Feature standard deviations on the box at or below this fraction of the
+#: feature's mean magnitude count as zero (constant feature). Relative, so
+#: that units do not matter: x on [0, 1e-12] is as variable as on [0, 1].
+_CONSTANT_RTOL = 1e-12
 
 
 def key_from_random_state(random_state) -> jax.Array:
@@ -30,14 +42,55 @@ def key_from_random_state(random_state) -> jax.Array:
     return jax.random.key(int(rng.randint(np.iinfo(np.int32).max)))
 
 
-@partial(jax.jit, static_argnames=("fm",))
+@programs.jit(static_argnames=("fm",))
 def _values_batch(X, low, high, fm):
     return fm.values_batch(X, low, high)
 
 
-@partial(jax.jit, static_argnames=("fm",))
+@programs.jit(static_argnames=("fm",))
 def _weighted_sum(X, w, low, high, fm):
     return fm.mean(X, low, high, w)
+
+
+def validate_X(est, X, *, reset: bool, dtype=(np.float64, np.float32)):
+    """``validate_data(est, X)``, with every error message naming ``X``.
+
+    scikit-learn's own messages are kept (its conformance checks match them);
+    those that do not say what they refer to ("could not convert string to
+    float", "Expected 2D array") get the prefix ``X: ``.
+    """
+    try:
+        return validate_data(est, X, dtype=list(dtype), reset=reset)
+    except (ValueError, TypeError) as exc:
+        if re.search(r"\bX\b", str(exc)):
+            raise
+        cls = TypeError if isinstance(exc, TypeError) else ValueError
+        raise cls(
+            f"X must be a numeric array-like or DataFrame of shape (n_samples, "
+            f"n_features) with finite values: {exc}"
+        ) from exc
+
+
+def _check_weights(sample_weight, X):
+    """``sample_weight`` as float64 ``(n_samples,)``: finite, non-negative, not all 0.
+
+    A negative weight has no meaning for a mean of features (it can put the
+    targets outside the box), as in :class:`sklearn.neighbors.KernelDensity`.
+    Returned divided by its largest entry (a new array).
+    """
+    try:
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+    except (ValueError, TypeError) as exc:
+        if "sample_weight" in str(exc):
+            raise
+        cls = TypeError if isinstance(exc, TypeError) else ValueError
+        raise cls(
+            f"sample_weight must be finite, non-negative and not all zero, of "
+            f"shape (n_samples,) = ({X.shape[0]},): {exc}"
+        ) from exc
+    return w / w.max()  # only ratios matter; no overflow in sums of 1e308s
 
 
 def _row_blocks(X, block: int):
@@ -123,17 +176,74 @@ def _moment_bounds(est, sample_weight):
     return bounds
 
 
-def _check_not_constant(fm, bounds):
+def _check_features_on_box(fm, bounds):
+    """Reject features that are not finite, or constant, on the box.
+
+    Uses the features' mean and standard deviation under the uniform law on
+    the box (Monte Carlo for Custom features). Constant means a standard
+    deviation at most ``_CONSTANT_RTOL`` times the mean's magnitude: a
+    relative test, so that a box of width 1e-12 fits like one of width 1.
+    """
     mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
-    constant = np.flatnonzero(~(std > 1e-12 * np.maximum(1.0, np.abs(mean))))
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(
+            f"features[{k}] ({fm.names[k]!r}) is not finite on the box "
+            f"{bounds.tolist()}: it gives NaN or inf at some points of it (its "
+            f"uniform mean is {float(mean[k])}). A feature must be finite on the "
+            "whole box: change its fn (e.g. guard a log or a division with "
+            "jnp.where) or narrow bounds."
+        )
+    constant = np.flatnonzero(~(std > _CONSTANT_RTOL * np.abs(mean)))
     if constant.size:
         k = int(constant[0])
         raise ValueError(
-            f"Feature {k} '{fm.names[k]}' is constant on the box {bounds.tolist()} "
-            "(a degree-0 Legendre polynomial, or an indicator covering or "
-            "missing the whole range): its expectation is fixed, so it "
-            "cannot be a constraint. Remove it from features."
+            f"features[{k}] ({fm.names[k]!r}) is constant on the box "
+            f"{bounds.tolist()} (a degree-0 Legendre polynomial, an indicator "
+            "covering or missing the whole range, or a constant Custom fn): its "
+            "expectation is fixed, so it cannot be a constraint. Remove it from "
+            "features."
         )
+
+
+def _check_custom(specs, n: int):
+    """Trace every Custom fn once, abstractly, naming the one JAX cannot trace.
+
+    ``jax.eval_shape`` runs ``fn`` on an abstract point of shape ``(n,)``
+    (float32, nothing is computed), and so does its gradient, which HMC
+    needs: NumPy or ``math`` calls, Python ``if`` on values of ``x``, or a
+    non-scalar result fail here with a message naming the feature, instead of
+    a JAX error deep in a compiled fit.
+    """
+    point = jax.ShapeDtypeStruct((n,), jnp.float32)
+    for k, spec in enumerate(specs):
+        if not isinstance(spec, Custom):
+            continue
+        where = f"features[{k}] = Custom(name={spec.name!r})"
+        try:
+            out = jax.eval_shape(spec.fn, point)
+        except Exception as exc:
+            raise TypeError(
+                f"{where}: JAX cannot trace its fn at a point x of shape ({n},): "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0]} Write fn with "
+                "jax.numpy (jnp), not numpy or math, and with jnp.where instead "
+                "of Python if on values of x."
+            ) from exc
+        if getattr(out, "shape", None) != ():
+            raise ValueError(
+                f"{where}: its fn must return a scalar for one point x of shape "
+                f"({n},); it returned {out!r}."
+            )
+        try:
+            jax.eval_shape(
+                jax.grad(lambda x, f=spec.fn: jnp.asarray(f(x), x.dtype)), point
+            )
+        except Exception as exc:
+            raise TypeError(
+                f"{where}: JAX cannot differentiate its fn in x (HMC needs the "
+                f"gradient): {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
 
 
 def fit_input(est, X, moments, sample_weight, settings):
@@ -142,6 +252,7 @@ def fit_input(est, X, moments, sample_weight, settings):
     ``X`` and ``sample_weight`` are ``None`` when fitting from ``moments``.
     Sets ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame).
     """
+    programs.trim(settings.max_programs)  # bounded memory in a long session
     if (X is None) == (moments is None):
         raise ValueError(
             "Pass exactly one of X (data whose feature means are the targets) "
@@ -150,18 +261,19 @@ def fit_input(est, X, moments, sample_weight, settings):
         )
     names = None
     if X is not None:
-        X = validate_data(est, X, dtype=[np.float64, np.float32], reset=True)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        X = validate_X(est, X, reset=True)
+        sample_weight = _check_weights(sample_weight, X)
         bounds = _data_bounds(est, X, sample_weight)
         names = getattr(est, "feature_names_in_", None)
     else:
         bounds = _moment_bounds(est, sample_weight)
     n = bounds.shape[0]
     specs = resolve_features(est.features, n)
+    _check_custom(specs, n)
     fm = compile_features(
         specs, n, None if names is None else tuple(str(s) for s in names)
     )
-    _check_not_constant(fm, bounds)
+    _check_features_on_box(fm, bounds)
     init = getattr(est, "init", "zero")
     if init == "score_matching" and (X is None or not fm.differentiable):
         raise ValueError(
@@ -176,4 +288,12 @@ def fit_input(est, X, moments, sample_weight, settings):
     else:
         mu = check_moments(moments, fm.names)
         check_feasible(fm.specs, mu, bounds, names=fm.names)
+    bad = np.flatnonzero(~np.isfinite(mu))
+    if bad.size:  # finite on the box's Monte Carlo points, not on X's rows
+        k = int(bad[0])
+        raise ValueError(
+            f"features[{k}] ({fm.names[k]!r}) is not finite at some rows of X "
+            "(NaN or inf), so its mean over X is not either; a feature must be "
+            "finite on the whole box: change its fn or drop those rows."
+        )
     return fm, bounds, mu, X, sample_weight

@@ -18,8 +18,9 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from skmaxent._data import validate_X
 from skmaxent._gaussian_solvers import fit_gaussian
 
 
@@ -198,7 +199,16 @@ class ScoreMatchingGaussian(
         self : ScoreMatchingGaussian
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=np.float64)
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X)
+        except BaseException:  # a failed fit leaves the estimator as it was
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit(self, X):
+        X = validate_X(self, X, reset=True, dtype=(np.float64,))
         if self.solver != "auto" and float(self.alpha) > 0:
             raise ValueError(
                 f"solver={self.solver!r} requires alpha=0, got alpha={self.alpha!r}; "
@@ -229,7 +239,7 @@ class ScoreMatchingGaussian(
 
     def _validate(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float64, reset=False)
+        return validate_X(self, X, reset=False, dtype=(np.float64,))
 
     def mahalanobis(self, X):
         """Squared Mahalanobis distances ``(x - mu)ᵀ P (x - mu)``.

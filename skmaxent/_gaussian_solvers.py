@@ -25,6 +25,8 @@ from scipy import linalg
 from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
+from skmaxent._settings import Settings
+from skmaxent.core import programs
 from skmaxent.core.gaussian import gradient_steps, optimizer
 
 
@@ -52,7 +54,9 @@ def fit_gaussian(
     """
     alpha = float(alpha)
     n, d = X.shape
-    location, S = _moments(X, assume_centered)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        location, S = _moments(X, assume_centered)
+    _check_scale(X, location, S)
     reason = _singular_reason(S)
     if reason is not None:
         if alpha == 0:
@@ -139,6 +143,29 @@ def _moments(X, assume_centered):
     upper = blas.dsyrk(1.0 / n, Xc.T, lower=0)
     S = np.triu(upper) + np.triu(upper, 1).T
     return location, S
+
+
+def _check_scale(X, location, S):
+    """Raise ``ValueError`` if the Gaussian of ``X`` is beyond float64's range.
+
+    Every variance ``S_jj`` and its inverse must be finite: a column with
+    values near 1e154 or beyond has a variance that overflows, and a varying
+    column of size 1e-155 or below one whose inverse (the precision) does.
+    """
+    var = np.diag(S)
+    with np.errstate(divide="ignore", over="ignore"):
+        inverse = 1.0 / var
+    bad = ~(np.isfinite(location) & np.isfinite(var))
+    bad |= ~np.isfinite(inverse) & (np.ptp(X, axis=0) > 0)
+    if np.any(bad):
+        j = int(np.flatnonzero(bad)[0])
+        size = float(np.max(np.abs(X[:, j])))
+        raise ValueError(
+            f"X[:, {j}] has values of size {size:.3g}, whose variance "
+            f"({float(var[j]):.3g}) or its inverse is beyond the range of "
+            "float64; rescale X (e.g. with sklearn.preprocessing.StandardScaler "
+            "in a Pipeline)."
+        )
 
 
 def _singular_reason(S, pivot_tol=1e-12):
@@ -271,6 +298,7 @@ def _gradient_fit(
     jitted call runs up to ``chunk`` Adam steps, with updates clipped to global
     norm ``max_norm``; the host checks for divergence and prints between calls.
     """
+    programs.trim(Settings.max_programs)  # bounded memory in a long session
     d = S.shape[0]
     s = np.sqrt(np.diag(S))
     R = jnp.asarray(S / np.outer(s, s), jnp.result_type(float))

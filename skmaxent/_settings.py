@@ -52,6 +52,12 @@ class Settings:
         row_block : rows per compiled block in ``transform``/``score_samples``.
         sm_max_features : largest model whose score-matching start is solved
             (a dense ``p x p`` system).
+    Memory
+        max_programs : compiled programs the package keeps (over all
+            estimators; equal configurations share them). A fit that starts
+            with more clears them all (:func:`skmaxent.clear_caches`), so
+            that fits with ever new ``Custom`` functions or shapes do not
+            exhaust memory (each program holds tens of memory mappings).
     """
 
     chunk_size: int = 50
@@ -80,3 +86,4 @@ class Settings:
     sample_thin: int = 2
     row_block: int = 1024
     sm_max_features: int = 8192
+    max_programs: int = 128

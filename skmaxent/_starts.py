@@ -98,29 +98,57 @@ def gaussian_start(fm, mu, bounds):
     return (coef, m, S) if np.all(np.isfinite(coef)) else None
 
 
+def _quadratic_in_unit_coordinates(bounds):
+    """``B`` with ``f(x) = B f(u) + const`` for the quadratic preset, ``x = lo + w u``.
+
+    ``x_i = w_i u_i + lo_i``, ``x_i² = w_i² u_i² + 2 lo_i w_i u_i + lo_i²`` and
+    ``x_i x_j = w_i w_j u_i u_j + w_i lo_j u_i + lo_i w_j u_j + lo_i lo_j``.
+    """
+    lo, w = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
+    n = lo.size
+    iu, ju = np.triu_indices(n, k=1)
+    pairs = 2 * n + np.arange(iu.size)
+    B = np.zeros((2 * n + iu.size,) * 2)
+    r = np.arange(n)
+    B[r, r] = w
+    B[n + r, n + r] = w**2
+    B[n + r, r] = 2 * lo * w
+    B[pairs, pairs] = w[iu] * w[ju]
+    B[pairs, iu] = w[iu] * lo[ju]
+    B[pairs, ju] = lo[iu] * w[ju]
+    return B
+
+
 def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
     """Standardised natural parameters ``phi = coef * std`` by score matching.
 
     One linear solve of the generalised score-matching system on the rows of
-    positive weight (see :mod:`skmaxent.core.score_matching`); the structured
-    O(N n³) form serves the ``"quadratic"`` preset, with a ridge ``ridge``
-    times the mean of diag Γ. Returns ``None`` when the system is singular or
-    the solution is not finite.
+    positive weight (see :mod:`skmaxent.core.score_matching`), built on the
+    unit box (the loss is invariant under that change of coordinates) so
+    that the units of ``X`` do not matter: for the ``"quadratic"`` preset the
+    structured O(N n³) form of the quadratic features of ``u``, mapped to
+    standardised coordinates in float64; otherwise the features divided by
+    ``std``. A ridge ``ridge`` times the mean of diag Γ. Returns ``None`` when
+    the system is singular or the solution is not finite.
     """
     keep = sample_weight > 0
     w = sample_weight[keep] / sample_weight[keep].sum()
-    Xk = jnp.asarray(X[keep], jnp.float32)
+    width = bounds[:, 1] - bounds[:, 0]
+    U = jnp.asarray((X[keep] - bounds[:, 0]) / width, jnp.float32)
     w = jnp.asarray(w, jnp.float32)
-    low = jnp.asarray(bounds[:, 0], jnp.float32)
-    high = jnp.asarray(bounds[:, 1], jnp.float32)
     n = fm.n_features_in
     if fm.specs == resolve_features("quadratic", n):
-        Gamma, g = score_matching.quadratic_system(Xk, w, low, high, n)
+        ones = jnp.ones(n, jnp.float32)
+        Gamma, g = score_matching.quadratic_system(U, w, 0 * ones, ones, n)
+        B = _quadratic_in_unit_coordinates(bounds) / std[:, None]
+        Gamma = B @ np.asarray(Gamma, np.float64) @ B.T
+        g = B @ np.asarray(g, np.float64)
     else:
-        Gamma, g = score_matching.score_matching_system(Xk, w, low, high, fm)
-    # Standardised coordinates: coef = phi / std, so Γ -> Γ / (s sᵀ), g -> g / s.
-    Gamma = np.asarray(Gamma, np.float64) / np.outer(std, std)
-    g = np.asarray(g, np.float64) / std
+        low = jnp.asarray(bounds[:, 0], jnp.float32)
+        high = jnp.asarray(bounds[:, 1], jnp.float32)
+        scale = jnp.asarray(1.0 / std, jnp.float32)
+        Gamma, g = score_matching.standardised_system(U, w, low, high, scale, fm)
+    Gamma, g = np.asarray(Gamma, np.float64), np.asarray(g, np.float64)
     if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
         return None
     p = g.shape[0]

@@ -7,8 +7,12 @@ import the helpers by name (``pythonpath = ["tests"]`` in pyproject.toml):
 ``from conftest import quadratic_2d_exact``; the data sets are fixtures.
 """
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from scipy import integrate, optimize
 
 # Effective sample size of the ``coef_`` of a default chain fit: it averages
@@ -260,3 +264,34 @@ def mlp_1d():
         random_state=0,
     )
     return model.fit(moments=[1.0, 2.0])
+
+
+# ---------------------------------------------------------- hypothesis profiles
+
+# Property-based tests (test_properties.py) run a fixed, derandomized budget
+# in CI ("ci", the default: the same examples every run, a few minutes at
+# most on 2 cores) and a long random search on request:
+# SKMAXENT_HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
+# (or pytest's --hypothesis-profile=long). No example database is written.
+_SLOW_OK = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+]
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=_SLOW_OK,
+)
+hypothesis_settings.register_profile(
+    "long",
+    max_examples=2000,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_OK,
+)
+hypothesis_settings.load_profile(os.environ.get("SKMAXENT_HYPOTHESIS_PROFILE", "ci"))

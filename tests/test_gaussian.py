@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 import skmaxent._gaussian_solvers as solvers
 import skmaxent.core.gaussian as core_gaussian
 from skmaxent._gaussian import ScoreMatchingGaussian
+from skmaxent.core import programs
 
 
 def relative_error(a, b):
@@ -125,6 +126,7 @@ def test_gradient_solver_reaches_the_closed_form(data, fitted):
 
 
 def test_gradient_solver_compiles_once_per_shape(data):
+    programs.clear()  # no fit below starts over Settings.max_programs
     ScoreMatchingGaussian(solver="gradient").fit(data)
     before = core_gaussian.gradient_steps._cache_size()
     ScoreMatchingGaussian(solver="gradient", learning_rate=0.03, tol=1e-5).fit(

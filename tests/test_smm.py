@@ -28,7 +28,7 @@ from conftest import (
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent import MarginalPrior, MaxEntDual, MomentMatchingEBM
-from skmaxent.core import loop
+from skmaxent.core import loop, programs
 from skmaxent.energies import MLP
 
 
@@ -179,6 +179,9 @@ def test_marginal_prior_validation():
 
 
 def test_equal_shapes_reuse_compiled_loop():
+    # Cleared first, so that no fit below starts over Settings.max_programs
+    # (which would clear the programs between the two counts).
+    programs.clear()
     kw = dict(n_chains=64, max_iter=100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -177,7 +177,11 @@ def _samples(kind):
     rng = np.random.default_rng(0)
     if kind == "uniform":
         return _uniform(rng, 2000)
-    if kind == "correlated":  # x1 and x2 move with x0
+    if kind == "correlated":  # x1 and x2 move with x0, with a density
+        t = rng.beta(0.5, 0.5, size=2000)
+        s, r = (0.9 * t + 0.1 * rng.uniform(size=2000) for _ in range(2))
+        return BOX[:, 0] + np.stack([t, s, 1 - r], 1) * (BOX[:, 1] - BOX[:, 0])
+    if kind == "line":  # x1 and x2 functions of x0: mass on a line
         t = rng.beta(0.5, 0.5, size=2000)
         return BOX[:, 0] + np.stack([t, t, 1 - t], 1) * (BOX[:, 1] - BOX[:, 0])
     if kind == "corners":  # mass on the box's corners only: limits of bounds
@@ -188,10 +192,53 @@ def _samples(kind):
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["uniform", "correlated", "corners", "atom"])
-def test_moments_of_a_distribution_on_the_box_are_feasible(kind):
+@pytest.mark.parametrize("kind", ["uniform", "correlated"])
+def test_moments_of_a_density_on_the_box_are_feasible(kind):
     mu = _features(_samples(kind)).mean(axis=0)
     check_feasible(SPECS, mu, BOX)  # does not raise
+
+
+@pytest.mark.parametrize("kind", ["line", "corners", "atom"])
+def test_moments_only_a_degenerate_distribution_has_raise(kind):
+    # Limits are open: these targets are those of a distribution on the box,
+    # but of none with a density positive on the whole box.
+    mu = _features(_samples(kind)).mean(axis=0)
+    with pytest.raises(ValueError, match="Only a degenerate distribution"):
+        check_feasible(SPECS, mu, BOX)
+
+
+@pytest.mark.parametrize(
+    "spec, value, match",
+    [
+        (Moment(0), 0.0, r"is at the limit 0 of \[0, 1\], the range of x0"),
+        (Moment(0), 1.0, r"is at the limit 1 of \[0, 1\]"),
+        (Moment(0, 2), 0.0, r"is at the limit 0 of \[0, 1\]"),
+        (Indicator(0, 0.5, 2.0), 0.0, r"is at the limit 0 of \[0, 1\]"),
+        (Legendre(0, 1), 1.0, r"is at the limit 1 of \[-1, 1\]"),
+    ],
+)
+def test_target_on_a_face_raises(spec, value, match):
+    # A mean on a face of the box is that of a point mass there only.
+    with pytest.raises(ValueError, match=match):
+        check_feasible([spec], [value], [[0.0, 1.0]])
+    check_feasible([spec], [0.5 * value + 0.25], [[0.0, 1.0]])  # inside: passes
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1.0, 1e12])
+def test_feasibility_is_scale_free(scale):
+    # The same targets in other units: the same verdicts. An absolute floor in
+    # the tolerance (the former max(|a|, 1)) let a mean 500 box-widths
+    # outside [0, 1e-12] through.
+    specs, box = [Moment(0), Moment(0, 2)], np.array([[0.0, 1.0]]) * scale
+    check_feasible(specs, [0.3 * scale, 0.1 * scale**2], box)
+    for mu, match in [
+        ([-500 * scale, 0.1 * scale**2], "is outside"),
+        ([0.3 * scale, 0.05 * scale**2], "is below moments"),
+        ([0.3 * scale, 0.09 * scale**2], "is at moments"),
+        ([0.0, 0.0], "is at the limit 0"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            check_feasible(specs, mu, box)
 
 
 def _perturbed(k, value):
@@ -250,7 +297,9 @@ def test_cauchy_schwarz_inside_corner_bounds():
     # the corner bounds only ask E[x0 x1] in [0, 0.5].
     specs = [Moment(0), Moment(1), Moment(0, 2), Moment(1, 2), Product(0, 1)]
     box = [[0, 1], [0, 1]]
-    check_feasible(specs, [0.5, 0.5, 0.26, 0.26, 0.26], box)  # cov = 0.01
+    check_feasible(specs, [0.5, 0.5, 0.26, 0.26, 0.255], box)  # cov = 0.005
+    with pytest.raises(ValueError, match=r"covariance 0.01 .* at sqrt.*Cauchy"):
+        check_feasible(specs, [0.5, 0.5, 0.26, 0.26, 0.26], box)  # the limit
     with pytest.raises(ValueError, match=r"moments\[4\].*covariance 0.02.*Cauchy"):
         check_feasible(specs, [0.5, 0.5, 0.26, 0.26, 0.27], box)
 

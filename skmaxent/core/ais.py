@@ -12,14 +12,13 @@ whatever the mixing; its log is biased low by about ``Var(log Z_hat) / 2``
 (Jensen).
 """
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from skmaxent.core import chains, hmc
+from skmaxent.core import chains, hmc, programs
 from skmaxent.core.hmc import EnergyAndGrad
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
@@ -230,8 +229,7 @@ def log_partition(
     return summarize(log_w)
 
 
-@partial(
-    jax.jit,
+@programs.jit(
     static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog", "full"),
 )
 def model_log_partition(

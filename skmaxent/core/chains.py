@@ -8,12 +8,10 @@ functions with an energy of :mod:`skmaxent.core.energy`. The jitted entry
 points take the energy as a static argument and everything else traced.
 """
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
-from skmaxent.core import hmc
+from skmaxent.core import hmc, programs
 from skmaxent.core.energy import Geometry, to_unit
 from skmaxent.core.types import Array, PRNGKey
 
@@ -86,13 +84,13 @@ def advance(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_step
     return jax.lax.scan(body, chains, jax.random.split(key, n_steps))
 
 
-@partial(jax.jit, static_argnames=("energy",))
+@programs.jit(static_argnames=("energy",))
 def start(energy, theta: Array, geo: Geometry, positions: Array):
     """Chains at ``positions`` (C, n) for the energy at ``theta`` (jitted)."""
     return init(positions, energy.on_unit(theta, geo))
 
 
-@partial(jax.jit, static_argnames=("energy", "n_leapfrog", "n_steps"))
+@programs.jit(static_argnames=("energy", "n_leapfrog", "n_steps"))
 def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
     """Positions (n_steps, C, n) of chains started at ``positions`` (jitted)."""
     eg = energy.on_unit(theta, geo)
@@ -100,7 +98,7 @@ def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
     return out
 
 
-@partial(jax.jit, static_argnames=("energy",))
+@programs.jit(static_argnames=("energy",))
 def energies(energy, theta: Array, geo: Geometry, X: Array) -> Array:
     """Energies (N,) at the rows of ``X`` (N, n) in user units (jitted)."""
     eg = energy.on_unit(theta, geo)

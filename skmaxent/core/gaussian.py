@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from skmaxent.core import programs
 from skmaxent.core.types import Array
 
 
@@ -59,7 +60,7 @@ def _residual(theta, R, fit_location):
     return jnp.maximum(jnp.max(jnp.abs(G)), jnp.max(jnp.abs(grad_m)))
 
 
-@jax.jit
+@programs.jit
 def gradient_steps(
     theta, opt_state, n_steps, R, fit_location, lr, tol, max_norm
 ) -> tuple[dict, optax.OptState, Array, Array, Array]:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from skmaxent.core import adaptation, chains
+from skmaxent.core import adaptation, chains, programs
 from skmaxent.core.problem import LoopConfig, Phase, Problem
 from skmaxent.core.types import Array, PRNGKey
 
@@ -67,7 +67,7 @@ class ChunkInfo(NamedTuple):
     finite: Array
 
 
-@partial(jax.jit, static_argnames=("objective",))
+@programs.jit(static_argnames=("objective",))
 def start(key, objective, theta, positions, step_size, problem: Problem) -> LoopState:
     """Initial state: chains at ``positions`` (C, n) of the unit box."""
     eg = objective.energy.on_unit(theta, problem.geo)
@@ -120,7 +120,7 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
     return (new, sums), (error, stats.loss, acceptance, state.step_size, active)
 
 
-@partial(jax.jit, static_argnames=("objective", "config"))
+@programs.jit(static_argnames=("objective", "config"))
 def run_chunk(
     state: LoopState, problem: Problem, phase: Phase, objective, config: LoopConfig
 ) -> tuple[LoopState, ChunkInfo]:

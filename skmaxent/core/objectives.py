@@ -75,7 +75,11 @@ def cg_natural_step(
         return fvp(v) + qmv(v) + lam * v
 
     step, _ = cg(
-        matvec, direction, x0=x0, maxiter=maxiter, M=lambda v: v / (diag + lam)
+        matvec,
+        direction,
+        x0=x0.astype(direction.dtype),
+        maxiter=maxiter,
+        M=lambda v: v / (diag + lam),
     )
     norm = jnp.sqrt(jnp.maximum(step @ fvp(step), 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))

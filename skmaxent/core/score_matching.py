@@ -15,21 +15,16 @@ Shojaie, "Generalized score matching for general domains", 2022). The weight
 the estimating equations are the maximum-entropy moment equations.
 """
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skmaxent.core import programs
 from skmaxent.core.types import Array
 
 
-def _point_terms(fm, x: Array, low: Array, high: Array):
-    """``(D, S)`` at one point: ``D[j, k] = ∂_j f_k``, ``S[j, k] = ∂_j² f_k``."""
-
-    def f(z):
-        return fm.values(z, low, high)
-
+def _point_terms(f, x: Array):
+    """``(D, S)`` of ``f`` at ``x``: ``D[j, k] = ∂_j f_k``, ``S[j, k] = ∂_j² f_k``."""
     n = x.shape[0]
     eye = jnp.eye(n, dtype=x.dtype)
 
@@ -44,7 +39,22 @@ def _point_terms(fm, x: Array, low: Array, high: Array):
     return D, S
 
 
-@partial(jax.jit, static_argnames=("fm",))
+def _system(f, X, h, dh, weights, p):
+    """``(Γ, g)`` of the features ``f`` over weighted rows ``X`` with weights ``h``."""
+
+    def body(carry, row):
+        x, hx, dhx, w = row
+        D, S = _point_terms(f, x)
+        gamma = (D * hx[:, None]).T @ D
+        gvec = -(dhx @ D + hx @ S)
+        return (carry[0] + w * gamma, carry[1] + w * gvec), None
+
+    init = (jnp.zeros((p, p), X.dtype), jnp.zeros((p,), X.dtype))
+    (gamma, gvec), _ = jax.lax.scan(body, init, (X, h, dh, weights))
+    return gamma, gvec
+
+
+@programs.jit(static_argnames=("fm",))
 def score_matching_system(
     X: Array, weights: Array, low: Array, high: Array, fm
 ) -> tuple[Array, Array]:
@@ -65,20 +75,32 @@ def score_matching_system(
     h = (X - low) * (high - X)  # (N, n)
     dh = (low + high) - 2.0 * X  # (N, n)
 
-    def one(x, hx, dhx, w):
-        D, S = _point_terms(fm, x, low, high)
-        gamma = (D * hx[:, None]).T @ D
-        gvec = -(dhx @ D + hx @ S)
-        return w * gamma, w * gvec
+    def f(z):
+        return fm.values(z, low, high)
 
-    def body(carry, row):
-        gamma, gvec = one(*row)
-        return (carry[0] + gamma, carry[1] + gvec), None
+    return _system(f, X, h, dh, weights, fm.n_features_out)
 
-    p = fm.n_features_out
-    init = (jnp.zeros((p, p), X.dtype), jnp.zeros((p,), X.dtype))
-    (gamma, gvec), _ = jax.lax.scan(body, init, (X, h, dh, weights))
-    return gamma, gvec
+
+@programs.jit(static_argnames=("fm",))
+def standardised_system(
+    U: Array, weights: Array, low: Array, high: Array, scale: Array, fm
+) -> tuple[Array, Array]:
+    """:func:`score_matching_system` of the features ``scale * f``, in unit coordinates.
+
+    ``U`` (N, n) are the rows on the unit box, ``x = low + U (high - low)``.
+    The loss is invariant under ``x -> u`` (``h_j`` scales by the squared
+    width, each derivative by its inverse), so this is ``Γ / (s sᵀ)`` and
+    ``g / s`` for ``s = 1 / scale``, computed without any product of
+    user-unit sizes: with ``scale`` the features' inverse spreads no entry
+    under- or overflows float32 whatever the units (a box of width 1e-12
+    gives ``h ~ 1e-24`` and ``Γ ~ 1e-48`` in user units).
+    """
+    width = high - low
+
+    def f(u):
+        return scale * fm.values(low + u * width, low, high)
+
+    return _system(f, U, U * (1.0 - U), 1.0 - 2.0 * U, weights, fm.n_features_out)
 
 
 def _quadratic_index(n: int):
@@ -102,7 +124,7 @@ def _quadratic_index(n: int):
     return idx, scale
 
 
-@partial(jax.jit, static_argnames=("n",))
+@programs.jit(static_argnames=("n",))
 def quadratic_system(
     X: Array, weights: Array, low: Array, high: Array, n: int
 ) -> tuple[Array, Array]:
