@@ -94,6 +94,15 @@ def test_moments_on_a_tiny_box_fit_the_exact_answer(scale):
     assert abs(model.coef_[0] * scale - exp_theta(0.3)) < 0.3
 
 
+@pytest.mark.parametrize("width", [1e-12, 1e12])
+def test_features_beyond_float32_are_named(width):
+    # x^4 on [0, 1e-12] is ~1e-48 (zero in float32), on [0, 1e12] ~1e48 (inf):
+    # units matter once a feature's values leave float32, and the fit says so.
+    model = MaxEntDual([Moment(0), Moment(0, 4)], bounds=[[0, width]], **FAST)
+    with pytest.raises(ValueError, match=r"features\[1\] \('x0\^4'\).*float32"):
+        model.fit(moments=[0.5 * width, 0.1 * width**4])
+
+
 # ---------------------------------------------- 3-4. Custom features, named
 
 
