@@ -34,6 +34,8 @@ __all__ = [
 #: feature's mean magnitude count as zero (constant feature). Relative, so
 #: that units do not matter: x on [0, 1e-12] is as variable as on [0, 1].
 _CONSTANT_RTOL = 1e-12
+#: Feature sizes (on the box) float32 holds with room for sums and squares.
+_FLOAT32_RANGE = (1e-30, 1e30)
 
 
 def key_from_random_state(random_state) -> jax.Array:
@@ -177,12 +179,14 @@ def _moment_bounds(est, sample_weight):
 
 
 def _check_features_on_box(fm, bounds):
-    """Reject features that are not finite, or constant, on the box.
+    """Reject features that are not finite, constant, or out of float32's range.
 
     Uses the features' mean and standard deviation under the uniform law on
     the box (Monte Carlo for Custom features). Constant means a standard
     deviation at most ``_CONSTANT_RTOL`` times the mean's magnitude: a
     relative test, so that a box of width 1e-12 fits like one of width 1.
+    The features' size, ``max(|mean|, std)``, must lie in ``_FLOAT32_RANGE``
+    (``x**4`` on a box of width 1e-12 would underflow in float32).
     """
     mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
     bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
@@ -205,6 +209,21 @@ def _check_features_on_box(fm, bounds):
             "expectation is fixed, so it cannot be a constraint. Remove it from "
             "features."
         )
+    size = np.maximum(np.abs(mean), std)
+    bad = np.flatnonzero((size < _FLOAT32_RANGE[0]) | (size > _FLOAT32_RANGE[1]))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(
+            f"features[{k}] ({fm.names[k]!r}) takes values of size "
+            f"{float(size[k]):.2g} on the box {bounds.tolist()}, beyond the "
+            "range float32 (in which the chains compute) represents well, "
+            f"{_FLOAT32_RANGE[0]:g} to {_FLOAT32_RANGE[1]:g}: rescale X and "
+            "bounds, or use a Legendre feature (defined on the box)."
+        )
+
+
+def _first_line(exc) -> str:
+    return (str(exc).splitlines() or [""])[0]
 
 
 def _check_custom(specs, n: int):
@@ -226,7 +245,7 @@ def _check_custom(specs, n: int):
         except Exception as exc:
             raise TypeError(
                 f"{where}: JAX cannot trace its fn at a point x of shape ({n},): "
-                f"{type(exc).__name__}: {str(exc).splitlines()[0]} Write fn with "
+                f"{type(exc).__name__}: {_first_line(exc)} Write fn with "
                 "jax.numpy (jnp), not numpy or math, and with jnp.where instead "
                 "of Python if on values of x."
             ) from exc
@@ -242,7 +261,7 @@ def _check_custom(specs, n: int):
         except Exception as exc:
             raise TypeError(
                 f"{where}: JAX cannot differentiate its fn in x (HMC needs the "
-                f"gradient): {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                f"gradient): {type(exc).__name__}: {_first_line(exc)}"
             ) from exc
 
 

@@ -101,8 +101,14 @@ def fit_gaussian(
         )
     try:
         chol = linalg.cholesky(precision, lower=True)
-    except linalg.LinAlgError as exc:  # pragma: no cover - guarded above
-        raise RuntimeError("The fitted precision is not positive definite.") from exc
+    except (linalg.LinAlgError, ValueError) as exc:
+        # The gradient solver can leave a Cholesky diagonal that under- or
+        # overflows (e.g. Adam with a large learning_rate, in float64).
+        raise RuntimeError(
+            f"The {solver} solver diverged: after {n_iter} iterations its "
+            "precision is not positive definite; lower learning_rate="
+            f"{learning_rate} (or use solver='auto')."
+        ) from exc
     if solver == "closed_form":
         covariance = S
     else:
@@ -328,5 +334,12 @@ def _gradient_fit(
     m = np.asarray(theta["m"], np.float64) * fit_location
     L = np.diag(np.exp(np.asarray(theta["log_diag"], np.float64)))
     L[np.tril_indices(d, k=-1)] = np.asarray(theta["off"], np.float64)
+    eig = np.linalg.eigvalsh(L @ L.T)  # the standardised precision
+    if not (np.all(np.isfinite(eig)) and eig[0] > 1e-13 * eig[-1]):
+        raise RuntimeError(
+            f"The gradient solver diverged by iteration {n_iter}: its precision "
+            f"is singular (eigenvalues {eig[0]:.3g} to {eig[-1]:.3g} in "
+            f"standardised units); lower learning_rate={lr}."
+        )
     P = (L @ L.T) / np.outer(s, s)
     return location + s * m, P, n_iter, residual <= tol

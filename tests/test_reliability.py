@@ -94,6 +94,15 @@ def test_moments_on_a_tiny_box_fit_the_exact_answer(scale):
     assert abs(model.coef_[0] * scale - exp_theta(0.3)) < 0.3
 
 
+@pytest.mark.parametrize("width", [1e-12, 1e12])
+def test_features_beyond_float32_are_named(width):
+    # x^4 on [0, 1e-12] is ~1e-48 (zero in float32), on [0, 1e12] ~1e48 (inf):
+    # units matter once a feature's values leave float32, and the fit says so.
+    model = MaxEntDual([Moment(0), Moment(0, 4)], bounds=[[0, width]], **FAST)
+    with pytest.raises(ValueError, match=r"features\[1\] \('x0\^4'\).*float32"):
+        model.fit(moments=[0.5 * width, 0.1 * width**4])
+
+
 # ---------------------------------------------- 3-4. Custom features, named
 
 
@@ -186,6 +195,27 @@ def test_gaussian_at_extreme_but_representable_scales_is_exact(scale):
         model.covariance_, np.cov(X.T, bias=True) * scale**2, rtol=1e-12
     )
     np.testing.assert_allclose(model.location_, X.mean(axis=0) * scale, rtol=1e-12)
+
+
+def test_gaussian_gradient_solver_that_degenerates_raises():
+    # Found by the property tests: Adam with learning_rate=1.0 drives a
+    # Cholesky diagonal to ~0, leaving a singular precision (a negative
+    # eigenvalue of -1e-22 in float32, -1e-34 in x64, where it used to be
+    # returned as a model). Now a RuntimeError, the estimator left unfitted.
+    X = np.array(
+        [[1, 52, 91], [99, 40, 92], [99, 90, 33], [90, 33, 8], [74, 40, 67]]
+        + [[74, 33, 19], [29, 93, 49], [12, 80, 8], [37, 41, 25], [97, 2, 81]]
+        + [[17, 25, 4]],
+        dtype=float,
+    )
+    model = ScoreMatchingGaussian(solver="gradient", learning_rate=1.0)
+    with pytest.raises(RuntimeError, match="diverged.*learning_rate=1.0"):
+        _quiet_fit(model, X)
+    assert not hasattr(model, "precision_")
+    model.set_params(learning_rate=0.05)
+    np.testing.assert_allclose(
+        _quiet_fit(model, X).covariance_, np.cov(X.T, bias=True), rtol=1e-2
+    )
 
 
 # --------------------------------------------------- a target on a box face
