@@ -24,6 +24,7 @@ from skmaxent._data import (
     feature_values,
     fit_input,
     key_from_random_state,
+    row_blocks,
     validate_X,
 )
 from skmaxent._settings import Settings
@@ -210,15 +211,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         if hasattr(self, "coef_"):
             return -(self._features(X) @ self.coef_)
         energy, theta, geo = self._core
-        block = self._settings.row_block
         out = np.empty(X.shape[0])
-        for start in range(0, X.shape[0], block):
-            rows = np.zeros((block, X.shape[1]), np.float32)
-            m = min(block, X.shape[0] - start)
-            rows[:m] = X[start : start + m]
-            out[start : start + m] = np.asarray(
-                chains.energies(energy, theta, geo, rows), np.float64
-            )[:m]
+        for start, m, rows in row_blocks(X, self._settings.row_block):
+            E = chains.energies(energy, theta, geo, rows)
+            out[start : start + m] = np.asarray(E, np.float64)[:m]
         return out
 
     def energy(self, X):

@@ -28,6 +28,7 @@ __all__ = [
     "fit_input",
     "feature_values",
     "feature_means",
+    "row_blocks",
 ]
 
 #: Feature standard deviations on the box at or below this fraction of the
@@ -95,7 +96,7 @@ def _check_weights(sample_weight, X):
     return w / w.max()  # only ratios matter; no overflow in sums of 1e308s
 
 
-def _row_blocks(X, block: int):
+def row_blocks(X, block: int):
     """``(start, m, padded)`` over ``X`` in float32 blocks of ``block`` rows.
 
     Padding every block to the same size lets one compiled function serve
@@ -124,7 +125,7 @@ def feature_values(fm, X, bounds, block: int = 1024) -> np.ndarray:
     """
     low, high = _box32(bounds)
     out = np.empty((X.shape[0], fm.n_features_out), dtype=np.float64)
-    for start, m, padded in _row_blocks(X, block):
+    for start, m, padded in row_blocks(X, block):
         F = _values_batch(jnp.asarray(padded), low, high, fm)
         out[start : start + m] = np.asarray(F, dtype=np.float64)[:m]
     return out
@@ -139,7 +140,7 @@ def feature_means(fm, X, weights, bounds, block: int = 1024) -> np.ndarray:
     low, high = _box32(bounds)
     w = np.asarray(weights, np.float64) / np.sum(weights)
     total = np.zeros(fm.n_features_out)
-    for start, m, padded in _row_blocks(X, block):
+    for start, m, padded in row_blocks(X, block):
         wb = np.zeros(block, np.float32)
         wb[:m] = w[start : start + m]
         total += np.asarray(_weighted_sum(padded, wb, low, high, fm), np.float64)

@@ -222,14 +222,14 @@ class MaxEntDual(_BaseEBM):
         self.marginal_priors = marginal_priors
 
     def _start(self, fm, X, sample_weight, bounds, mu, std, warm, key):
-        """``(phi0, positions in user units or on the unit box, init used)``.
+        """``(phi0, chain positions on the unit box, init used)``.
 
-        Positions are in user units for a score-matching or Gaussian start
-        and on the unit box otherwise (``unit`` tells which).
+        The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
+        (also for a warm start, which continues the previous fit).
         """
         width = bounds[:, 1] - bounds[:, 0]
         if warm:
-            return self.coef_ * std, self._warm_positions(bounds), "warm"
+            return self.coef_ * std, self._warm_positions(bounds), "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
         if X is not None and fm.differentiable and self.init != "zero":
             phi, rows = data_start(
@@ -321,6 +321,6 @@ class MaxEntDual(_BaseEBM):
             Linear(fm),
             coef,
             geo,
-            used.replace("warm", "zero"),
+            used,
         )
         self.coef_ = coef
