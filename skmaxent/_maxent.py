@@ -6,6 +6,7 @@ import numpy as np
 from skmaxent._base import _BaseEBM, split_key
 from skmaxent._host import Rule
 from skmaxent._starts import data_start, gaussian_start
+from skmaxent._support import reference_coef, to_unit, walls_of
 from skmaxent.core import penalties
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
@@ -221,49 +222,53 @@ class MaxEntDual(_BaseEBM):
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
-    def _start(self, fm, X, sample_weight, bounds, mu, std, warm, key):
-        """``(phi0, chain positions on the unit box, init used)``.
+    def _start(self, fm, X, sample_weight, bounds, box, mu, std, warm, key):
+        """``(phi0, chain positions in unit coordinates, init used)``.
 
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
-        (also for a warm start, which continues the previous fit).
+        (also for a warm start, which continues the previous fit). ``"zero"``
+        is ``coef = 0`` on a box, and on an open axis the reference density
+        of :func:`skmaxent._support.reference_coef`.
         """
-        width = bounds[:, 1] - bounds[:, 0]
         if warm:
-            return self.coef_ * std, self._warm_positions(bounds), "zero"
+            return self.coef_ * std, self._warm_positions(bounds, box), "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
         if X is not None and fm.differentiable and self.init != "zero":
             phi, rows = data_start(
                 fm,
                 X,
                 sample_weight,
-                bounds,
+                box,
                 std,
                 self.init,
                 self.n_chains,
                 rng,
                 self._settings.sm_max_features,
+                walls=walls_of(bounds),
             )
             if phi is not None:
-                return phi, (rows - bounds[:, 0]) / width, "score_matching"
+                return phi, to_unit(box, rows), "score_matching"
         elif X is None and self.init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
                 pos = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
                 pos = np.clip(pos, bounds[:, 0], bounds[:, 1])
-                return coef0 * std, (pos - bounds[:, 0]) / width, "gaussian"
+                return coef0 * std, to_unit(box, pos), "gaussian"
         pos = jax.random.uniform(key, (self.n_chains, fm.n_features_in))
-        return np.zeros(fm.n_features_out), np.asarray(pos), "zero"
+        coef0 = reference_coef(fm.specs, box, bounds)
+        return coef0 * std, np.asarray(pos), "zero"
 
-    def _problem(self, fm, bounds, mu, mean, std, priors) -> Problem:
+    def _problem(self, fm, bounds, box, mu, mean, std, priors) -> Problem:
         s, p = self._settings, fm.n_features_out
-        low, high = (np.asarray(b, np.float32) for b in bounds.T)
+        low, high = (np.asarray(b, np.float32) for b in box.T)
         R = None
         if self.roughness > 0:
-            R = roughness_entries(fm.specs, bounds[:, 0], bounds[:, 1])
+            R = roughness_entries(fm.specs, box[:, 0], box[:, 1])
         matrix_free = p > s.dense_max_features
+        zeros, walls = np.zeros_like(low), walls_of(bounds)
         return Problem(
-            geo=Geometry(low, high, np.zeros_like(low), _f32(mean), _f32(std)),
+            geo=Geometry(low, high, zeros, _f32(mean), _f32(std), walls),
             nu=_f32((mu - mean) / std),
             penalty=penalties.build(1.0 / std, self.alpha, self.roughness, R),
             report=identity_report(p),
@@ -276,20 +281,22 @@ class MaxEntDual(_BaseEBM):
         )
 
     def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu, X, sample_weight = self._fit_input(X, moments, sample_weight)
+        fm, bounds, mu, X, sample_weight, box = self._fit_input(
+            X, moments, sample_weight
+        )
         priors = check_marginal_priors(self.marginal_priors, bounds)
         if priors and self.n_chains < 4:
             raise ValueError(
                 "marginal_priors need n_chains >= 4 (their gradient splits the "
                 f"chains in two halves of at least 2); got n_chains={self.n_chains}."
             )
-        mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
+        mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
         key, k_init, k_ais = split_key(self.random_state, 3)
         warm = self._warm(fm)
         phi0, pos0, used = self._start(
-            fm, X, sample_weight, bounds, mu, std, warm, k_init
+            fm, X, sample_weight, bounds, box, mu, std, warm, k_init
         )
-        problem = self._problem(fm, bounds, mu, mean, std, priors)
+        problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         p = fm.n_features_out
         cg = p > self._settings.dense_max_features
         objective = Dual(Linear(fm), "cg" if cg else "dense", self._settings.cg_iter)
@@ -311,11 +318,12 @@ class MaxEntDual(_BaseEBM):
             names=fm.names,
         )
         coef = result.theta / std
-        geo = unit_geometry(bounds[:, 0], bounds[:, 1], p)
+        geo = unit_geometry(box[:, 0], box[:, 1], p, walls_of(bounds))
         self._finish(
             k_ais,
             fm,
             bounds,
+            box,
             mu,
             result,
             Linear(fm),
