@@ -6,7 +6,7 @@ import numpy as np
 from skmaxent._base import _BaseEBM, split_key
 from skmaxent._host import Rule
 from skmaxent._starts import data_start, gaussian_start
-from skmaxent._support import reference_coef, to_unit, walls_of
+from skmaxent._support import confinement, reference_coef, to_unit, walls_of
 from skmaxent.core import penalties
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
@@ -246,7 +246,14 @@ class MaxEntDual(_BaseEBM):
                 self._settings.sm_max_features,
                 walls=walls_of(bounds),
             )
-            if phi is not None:
+            why = None if phi is None else confinement(fm.specs, phi / std, bounds)
+            if why is not None and self.init == "score_matching":
+                raise ValueError(
+                    "init='score_matching': the score-matching solution is not a "
+                    f"density on the open support ({why}); use init='auto' or "
+                    "'zero'."
+                )
+            if phi is not None and why is None:
                 return phi, to_unit(box, rows), "score_matching"
         elif X is None and self.init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
@@ -318,6 +325,13 @@ class MaxEntDual(_BaseEBM):
             names=fm.names,
         )
         coef = result.theta / std
+        why = confinement(fm.specs, coef, bounds)
+        if why is not None:
+            raise RuntimeError(
+                f"The fit diverged: after {result.state.iteration} iterations "
+                f"exp(coef_ · f) is not a density on the open support ({why}). "
+                "Try a smaller learning_rate, alpha > 0, or finite bounds."
+            )
         geo = unit_geometry(box[:, 0], box[:, 1], p, walls_of(bounds))
         self._finish(
             k_ais,

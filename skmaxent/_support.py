@@ -13,11 +13,12 @@ import numpy as np
 from skmaxent._feasibility import _fmt_row
 from skmaxent._validation import infer_bounds
 from skmaxent.core.hmc import BOX
-from skmaxent.features import Custom, Legendre, Moment
+from skmaxent.features import Custom, Legendre, Moment, Product
 
 __all__ = [
     "walls_of",
     "check_support",
+    "confinement",
     "infer_support",
     "reference_box",
     "reference_coef",
@@ -63,6 +64,13 @@ def check_support(specs, bounds, names) -> None:
     walls = walls_of(bounds)
     if walls is None:
         return
+    if any(isinstance(s, Custom) for s in specs):
+        raise ValueError(
+            "Custom features need finite bounds: their growth on an open "
+            "support is unknown, so a normalisable density cannot be checked; "
+            f"got bounds = {bounds.tolist()}."
+        )
+    _check_products(specs, bounds, names, walls)
     powers, legendre = _powers(specs)
     for i in np.flatnonzero(walls != BOX):
         i = int(i)
@@ -75,6 +83,14 @@ def check_support(specs, bounds, names) -> None:
                 "finite [lo, hi] or use Moment features on it."
             )
         have = powers.get(i, {})
+        top = max(have, default=0)
+        if walls[i] == 0 and top % 2:
+            raise ValueError(
+                f"{where}: x{i} is unbounded on both sides, and its highest "
+                f"power among the features, Moment({i}, {top}), is odd: "
+                f"exp(coef x^{top}) is not normalisable on the line. Add "
+                f"Moment({i}, {top + 1}) or give x{i} finite bounds."
+            )
         if walls[i] == 0 and 2 not in have:
             raise ValueError(
                 f"{where}: x{i} is unbounded on both sides, where a max-ent "
@@ -91,16 +107,88 @@ def check_support(specs, bounds, names) -> None:
             )
 
 
+def _check_products(specs, bounds, names, walls) -> None:
+    """A product with an open axis needs that axis's square (or higher) too."""
+    powers = _powers(specs)[0]
+    for k, spec in enumerate(specs):
+        if not isinstance(spec, Product):
+            continue
+        for i in (spec.i, spec.j):
+            if walls[i] != BOX and max(powers.get(i, {}), default=0) < 2:
+                raise ValueError(
+                    f"features[{k}] ({names[k]!r}) multiplies x{i}, unbounded "
+                    f"on bounds[{i}] = {_fmt_row(bounds[i])}, whose features "
+                    f"lack Moment({i}, 2): the product can outgrow the rest and "
+                    f"leave no normalisable density. Add Moment({i}, 2)."
+                )
+
+
+def confinement(specs, coef, bounds) -> str | None:
+    """Why ``exp(coef · f)`` is not normalisable on the open axes, or ``None``.
+
+    Per open axis, the highest power's coefficient must decay away from the
+    finite walls (negative for an even power; for an odd power negative on
+    ``[lo, inf)`` and positive on ``(-inf, hi]``). Among the axes whose
+    highest power is 2, the quadratic form of those on the whole line must
+    be negative definite, and each one with a wall must not grow once the
+    line's axes are integrated out (its Schur complement's diagonal). These
+    are exact for one open axis and for Gaussians on the line; with several
+    walled axes coupled by products they are necessary, not sufficient.
+    Bounded features (Indicator) do not matter.
+    """
+    walls = walls_of(bounds)
+    if walls is None:
+        return None
+    powers = _powers(specs)[0]
+    quad = []
+    for i in map(int, np.flatnonzero(walls != BOX)):
+        have = powers.get(i, {})
+        top = max(have)
+        c = coef[have[top]]
+        decays = c < 0 if (top % 2 == 0 or walls[i] == 1) else c > 0
+        if top == 2:
+            quad.append(i)
+        elif not decays:
+            return f"the coefficient of x{i}^{top} is {c:.3g}, which does not decay"
+    if not quad:
+        return None
+    pos = {i: a for a, i in enumerate(quad)}
+    Q = np.zeros((len(quad), len(quad)))
+    for i in quad:
+        Q[pos[i], pos[i]] = -coef[powers[i][2]]
+    for k, spec in enumerate(specs):
+        if isinstance(spec, Product) and spec.i in pos and spec.j in pos:
+            a, b = pos[spec.i], pos[spec.j]
+            Q[a, b] = Q[b, a] = Q[a, b] - coef[k] / 2
+    line = np.array([walls[i] == 0 for i in quad])
+    Q_ll = Q[np.ix_(line, line)]
+    if line.any() and np.linalg.eigvalsh(Q_ll).min() <= 0:
+        names = [i for i in quad if walls[i] == 0]
+        return (
+            f"the quadratic form of x{names} (their squares and products) is not "
+            "negative definite"
+        )
+    Q_hl = Q[np.ix_(~line, line)]
+    schur = np.diag(Q)[~line]
+    if line.any():
+        schur = schur - np.einsum("ij,ji->i", Q_hl, np.linalg.solve(Q_ll, Q_hl.T))
+    for i, s in zip((i for i in quad if walls[i] != 0), schur):
+        if s < 0:
+            return f"x{i}^2 grows once the unbounded axes are integrated out"
+    return None
+
+
 def infer_support(specs, X) -> np.ndarray:
     """``bounds=None`` for data ``X``: unbounded where the features allow it.
 
     An axis is the whole line when the features hold its second moment
-    ``Moment(i, 2)`` and no Legendre polynomial of it, the column varies (a
-    density on the line has a positive variance), and there is no Custom
-    feature (whose growth is unknown); otherwise it is the data's range
-    widened by 5% on each side (:func:`skmaxent._validation.infer_bounds`),
-    outside which the density is zero. So with the default ``"quadratic"``
-    features no held-out row is ever outside the support.
+    ``Moment(i, 2)``, its highest power is even, no Legendre polynomial of
+    it, the column varies (a density on the line has a positive variance),
+    and there is no Custom feature (whose growth is unknown); otherwise it
+    is the data's range widened by 5% on each side
+    (:func:`skmaxent._validation.infer_bounds`), outside which the density
+    is zero. So with the default ``"quadratic"`` features no held-out row is
+    ever outside the support.
     """
     B = infer_bounds(X)
     if any(isinstance(s, Custom) for s in specs):
@@ -108,7 +196,9 @@ def infer_support(specs, X) -> np.ndarray:
     powers, legendre = _powers(specs)
     varies = np.ptp(X, axis=0) > 0
     for i in range(B.shape[0]):
-        if 2 in powers.get(i, {}) and i not in legendre and varies[i]:
+        have = powers.get(i, {})
+        even = max(have, default=1) % 2 == 0
+        if 2 in have and even and i not in legendre and varies[i]:
             B[i] = (-np.inf, np.inf)
     return B
 

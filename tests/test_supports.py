@@ -24,9 +24,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmaxent import MaxEntDual, MomentMatchingEBM
+from skmaxent._support import confinement
 from skmaxent._validation import check_bounds
 from skmaxent.core import hmc
-from skmaxent.features import Indicator, Legendre, Moment, Product
+from skmaxent.features import Custom, Indicator, Legendre, Moment, Product
 
 INF = np.inf
 
@@ -156,6 +157,41 @@ def test_impossible_targets_on_open_supports_raise(features, bounds, moments, ma
         MaxEntDual(features, bounds=bounds).fit(moments=moments)
 
 
+@pytest.mark.parametrize(
+    ("features", "bounds", "match"),
+    [
+        ([Moment(0), Moment(0, 2), Moment(0, 3)], [[-INF, INF]], "is odd"),
+        ([Moment(0), Moment(1), Product(0, 1)], [[0, INF]] * 2, r"lack Moment"),
+        ([Custom(lambda x: x[0] ** 2, "c")], [[-INF, INF]], "Custom"),
+    ],
+)
+def test_features_without_a_density_on_open_supports_raise(features, bounds, match):
+    with pytest.raises(ValueError, match=match):
+        MaxEntDual(features, bounds=bounds).fit(moments=[1.0] * len(features))
+
+
+def test_confinement_of_coefficients():
+    """``confinement`` against hand-made cases: decaying or not, and the
+    quadratic form's definiteness (corr 0.5 vs a product coefficient that
+    makes it indefinite)."""
+    quad = [Moment(0), Moment(1), Moment(0, 2), Moment(1, 2), Product(0, 1)]
+    line = np.array([[-INF, INF]] * 2)
+    assert confinement(quad, np.array([0, 0, -0.5, -0.5, 0.5]), line) is None
+    assert "definite" in confinement(quad, np.array([0, 0, -0.5, -0.5, 1.5]), line)
+    # x0 on [0, inf) coupled to a Gaussian x1: exp(-x0²/2 - x1²/2 + e x0 x1)
+    # grows along x0 after integrating x1 exactly when e² > 1 (Schur).
+    half = np.array([[0, INF], [-INF, INF]])
+    assert confinement(quad, np.array([0, 0, -0.5, -0.5, 0.9]), half) is None
+    assert "grows" in confinement(quad, np.array([0, 0, -0.5, -0.5, 1.1]), half)
+    exp = [Moment(0)]
+    assert confinement(exp, np.array([-1.0]), np.array([[0, INF]])) is None
+    assert "decay" in confinement(exp, np.array([1.0]), np.array([[0, INF]]))
+    assert confinement(exp, np.array([1.0]), np.array([[-INF, 0]])) is None
+    quartic = [Moment(0, 2), Moment(0, 4)]
+    assert "decay" in confinement(quartic, np.array([-1.0, 0.1]), line[:1])
+    assert confinement(quartic, np.array([1.0, -0.1]), line[:1]) is None
+
+
 def test_bounds_may_be_open_but_not_nan_or_inverted():
     assert np.all(np.isinf(check_bounds([[-INF, INF], [0, INF]])[0]))
     for bad in ([[np.nan, 1.0]], [[INF, INF]], [[0.0, -INF]], [[1.0, 1.0]]):
@@ -188,8 +224,9 @@ def test_cross_validation_on_real_data_gives_finite_scores():
 
 def test_half_line_products_and_mixed_walls_sample_inside():
     bounds = [[0.0, INF], [-INF, INF], [-1.0, 1.0]]
-    features = [Moment(0), Moment(1), Moment(1, 2), Moment(2), Product(0, 1)]
-    mu = [1.0, 0.0, 1.0, 0.1, 0.3]
+    features = [Moment(0), Moment(0, 2), Moment(1), Moment(1, 2), Moment(2)]
+    features += [Product(0, 1)]
+    mu = [1.0, 1.6, 0.0, 1.0, 0.1, 0.3]
     model = MaxEntDual(features, bounds=bounds, random_state=0).fit(moments=mu)
     X = model.sample(4000, random_state=0)
     assert np.all(X[:, 0] >= 0) and np.all(np.abs(X[:, 2]) <= 1)
