@@ -32,6 +32,7 @@ from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent._support import clip_unit, to_unit, to_user
 from skmaxent.core import chains, loop
 from skmaxent.core.problem import LoopConfig
+from skmaxent.core.specs import PRESETS
 
 __all__ = ["_BaseEBM"]
 
@@ -52,7 +53,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     _open_supports = True
 
     _parameter_constraints: dict = {
-        "features": [StrOptions({"linear", "quadratic"}), list, tuple],
+        "features": [StrOptions(set(PRESETS)), list, tuple],
         "bounds": [None, "array-like"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "roughness": [Interval(Real, 0, None, closed="left")],
@@ -212,7 +213,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         return validate_X(self, X, reset=False)
 
     def _features(self, X):
-        return feature_values(self._fm, X, self.bounds_, self._settings.row_block)
+        return feature_values(self._fm, X, self._box, self._settings.row_block)
 
     def _energies(self, X):
         """``E(x)`` (float64): features times ``coef_`` in float64 for the

@@ -1,4 +1,4 @@
-"""MaxEntDual: the maximum-entropy distribution on a box with given feature means."""
+"""MaxEntDual: the maximum-entropy distribution with given feature means."""
 
 import jax
 import numpy as np
@@ -20,14 +20,15 @@ def _f32(a):
 
 
 class MaxEntDual(_BaseEBM):
-    """Maximum-entropy distribution on a box whose feature expectations match targets.
+    """Maximum-entropy distribution whose feature expectations match targets.
 
-    The model is the exponential family ``p(x) = exp(coef_ · f(x)) / Z`` on the
-    box ``B = prod_i [lo_i, hi_i]``: among all densities on ``B`` whose feature
-    expectations equal the targets (the feature means of ``X``, or ``moments``),
-    it is the one of largest entropy. It is fitted by stochastic ascent on the
-    penalised dual ``coef·mu - log Z(coef) - alpha/2 |coef|^2 -
-    roughness/2 coef·R·coef``, with the expectations ``E[f]`` estimated from
+    The model is the exponential family ``p(x) = exp(coef_ · f(x)) / Z`` on
+    the support ``B = prod_i [lo_i, hi_i]`` (a box, or open on some sides):
+    among all densities on ``B`` whose feature expectations equal the
+    targets (the feature means of ``X``, or ``moments``), it is the one of
+    largest entropy. It is fitted by stochastic ascent on the penalised dual
+    ``coef·mu - log Z(coef) - alpha/2 |coef|^2 - roughness/2 coef·R·coef``,
+    with the expectations ``E[f]`` estimated from
     persistent reflective-HMC chains, and ``log Z`` by annealed importance
     sampling so that :meth:`score` is a real log-likelihood.
 
@@ -39,9 +40,19 @@ class MaxEntDual(_BaseEBM):
         The features ``f``: a preset or specs from :mod:`skmaxent.features`
         (``Moment``, ``Product``, ``Indicator``, ``Legendre``, ``Custom``).
     bounds : array-like of shape (n_features_in_, 2), default=None
-        The box, one ``(lo, hi)`` row per variable. ``None`` infers it from
-        ``X`` (column min and max widened by 5% of the range on each side);
-        required with ``moments``.
+        The support, one ``(lo, hi)`` row per variable; ``lo`` may be
+        ``-inf`` and ``hi`` ``+inf`` (a variable bounded on one side, such as
+        a cost ``[0, inf)``, or on neither). On an open side the features
+        must give a density: the second moment ``Moment(i, 2)`` with an even
+        highest power on the line, a mean or a second moment on a half-line,
+        no ``Legendre`` or ``Custom`` features; a product with an open axis
+        needs that axis's square (a ``ValueError`` says which is missing).
+        ``None`` with ``X``: every variable whose features allow it (the
+        default ``"quadratic"`` does, for every non-constant column) is
+        unbounded, so no held-out row ever falls outside the support; the
+        others get the data's range widened by 5% on each side, outside
+        which the density is zero (``score_samples`` warns with the count).
+        Required with ``moments``.
     alpha : float, default=0.0
         L2 penalty on ``coef_``.
     roughness : float, default=0.0
@@ -52,9 +63,11 @@ class MaxEntDual(_BaseEBM):
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
-        HMC step size on the unit box; ``"auto"`` tracks the median chain's
-        acceptance towards 0.8 while the fit learns, and keeps it fixed once
-        converged.
+        HMC step size in the chains' unit coordinates (the box mapped to
+        ``[0, 1]^n``; on an open axis, its reference interval, the data's or
+        the targets' mean plus or minus 3 standard deviations); ``"auto"``
+        tracks the median chain's acceptance towards 0.8 while the fit
+        learns, and keeps it fixed once converged.
     learning_rate : float, default=0.05
         Scale of the damped natural-gradient (Newton) step on the dual in
         standardised coordinates. The persistent chains lag the parameters
@@ -76,7 +89,8 @@ class MaxEntDual(_BaseEBM):
     tol : float, default=1e-3
         Tolerance on the standardised moment error
         ``max_k |E[f_k] - mu_k| / s_k``, ``s_k`` the standard deviation of
-        ``f_k`` under the uniform distribution on the box. The fit has
+        ``f_k`` under the uniform distribution on the box (on an open axis,
+        on its reference interval; see ``step_size``). The fit has
         converged when, on a window of 50 iterations, ``max_k (|e_k| - z SE_k)
         < tol``, with ``e_k`` the window mean of the chains' standardised
         residual, ``SE_k`` its Monte Carlo standard error (the spread of the
@@ -97,7 +111,11 @@ class MaxEntDual(_BaseEBM):
         if the convergence rule (see ``tol``) holds, that start is the fit
         and no parameter step is taken; otherwise learning continues from it.
         It needs ``X`` and features differentiable in ``x`` (no
-        ``Indicator``). ``"zero"`` starts from the uniform distribution.
+        ``Indicator``); on an open axis the weight is the distance to the
+        one wall, or 1 on the line, and a solution that is not a density
+        there is rejected. ``"zero"`` starts from the uniform distribution
+        (on an open axis, from the Gaussian of its reference interval, or
+        the exponential decaying from its wall).
         ``"auto"`` uses score matching when it applies; for ``fit(moments=...)``
         with the ``"quadratic"`` preset it starts, in the same verified way,
         from the Gaussian with the target means and covariance (the max-ent
@@ -134,7 +152,7 @@ class MaxEntDual(_BaseEBM):
     coef_ : ndarray of shape (n_features_out,)
         Natural parameters: ``E(x) = -coef_ · f(x)``.
     bounds_ : ndarray of shape (n_features_in_, 2)
-        The box.
+        The support (``±inf`` on open sides).
     moments_ : ndarray of shape (n_features_out,)
         The targets.
     n_features_in_ : int

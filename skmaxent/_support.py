@@ -13,7 +13,7 @@ import numpy as np
 from skmaxent._feasibility import _fmt_row
 from skmaxent._validation import infer_bounds
 from skmaxent.core.hmc import BOX
-from skmaxent.features import Custom, Legendre, Moment, Product
+from skmaxent.features import Custom, Moment, Product
 
 __all__ = [
     "walls_of",
@@ -41,14 +41,12 @@ def walls_of(bounds) -> np.ndarray | None:
 
 
 def _powers(specs):
-    """``{i: set of powers of Moment(i, k)}`` and the axes of Legendre specs."""
-    powers, legendre = {}, {}
+    """``{i: {power k: index of Moment(i, k)}}``."""
+    powers = {}
     for k, spec in enumerate(specs):
         if isinstance(spec, Moment):
             powers.setdefault(spec.i, {})[spec.power] = k
-        elif isinstance(spec, Legendre):
-            legendre.setdefault(spec.i, k)
-    return powers, legendre
+    return powers
 
 
 def check_support(specs, bounds, names) -> None:
@@ -58,8 +56,8 @@ def check_support(specs, bounds, names) -> None:
     only with a confining feature: this package asks for the second moment
     ``Moment(i, 2)`` (with the mean alone, ``exp(c x)`` is not integrable on
     the line). On an axis open on one side a mean or a second moment
-    suffices (the exponential, the half-Gaussian). Legendre polynomials are
-    defined on a finite interval and are refused on an open axis.
+    suffices (the exponential, the half-Gaussian). Legendre features are
+    bounded (constant beyond the reference interval) and do not confine.
     """
     walls = walls_of(bounds)
     if walls is None:
@@ -71,17 +69,10 @@ def check_support(specs, bounds, names) -> None:
             f"got bounds = {bounds.tolist()}."
         )
     _check_products(specs, bounds, names, walls)
-    powers, legendre = _powers(specs)
+    powers = _powers(specs)
     for i in np.flatnonzero(walls != BOX):
         i = int(i)
         where = f"bounds[{i}] = {_fmt_row(bounds[i])}"
-        if i in legendre:
-            k = legendre[i]
-            raise ValueError(
-                f"features[{k}] ({names[k]!r}) is a Legendre polynomial of x{i}, "
-                f"defined on a finite interval, but {where} is open: give x{i} a "
-                "finite [lo, hi] or use Moment features on it."
-            )
         have = powers.get(i, {})
         top = max(have, default=0)
         if walls[i] == 0 and top % 2:
@@ -109,7 +100,7 @@ def check_support(specs, bounds, names) -> None:
 
 def _check_products(specs, bounds, names, walls) -> None:
     """A product with an open axis needs that axis's square (or higher) too."""
-    powers = _powers(specs)[0]
+    powers = _powers(specs)
     for k, spec in enumerate(specs):
         if not isinstance(spec, Product):
             continue
@@ -139,7 +130,7 @@ def confinement(specs, coef, bounds) -> str | None:
     walls = walls_of(bounds)
     if walls is None:
         return None
-    powers = _powers(specs)[0]
+    powers = _powers(specs)
     quad = []
     for i in map(int, np.flatnonzero(walls != BOX)):
         have = powers.get(i, {})
@@ -181,24 +172,23 @@ def confinement(specs, coef, bounds) -> str | None:
 def infer_support(specs, X) -> np.ndarray:
     """``bounds=None`` for data ``X``: unbounded where the features allow it.
 
-    An axis is the whole line when the features hold its second moment
-    ``Moment(i, 2)``, its highest power is even, no Legendre polynomial of
-    it, the column varies (a density on the line has a positive variance),
-    and there is no Custom feature (whose growth is unknown); otherwise it
-    is the data's range widened by 5% on each side
-    (:func:`skmaxent._validation.infer_bounds`), outside which the density
-    is zero. So with the default ``"quadratic"`` features no held-out row is
-    ever outside the support.
+    An axis is the whole line when the features hold its second moment ``Moment(i,
+    2)``, its highest power is even, the column varies (a density on the line has a
+    positive variance), and there is no Custom feature (whose growth is unknown);
+    otherwise it is the data's range widened by 5% on each side
+    (:func:`skmaxent._validation.infer_bounds`), outside which the density is zero.
+    So with the default ``"quadratic"`` features no held-out row is ever outside the
+    support.
     """
     B = infer_bounds(X)
     if any(isinstance(s, Custom) for s in specs):
         return B
-    powers, legendre = _powers(specs)
+    powers = _powers(specs)
     varies = np.ptp(X, axis=0) > 0
     for i in range(B.shape[0]):
         have = powers.get(i, {})
         even = max(have, default=1) % 2 == 0
-        if 2 in have and even and i not in legendre and varies[i]:
+        if 2 in have and even and varies[i]:
             B[i] = (-np.inf, np.inf)
     return B
 
@@ -209,7 +199,7 @@ def _centre_spread(i, specs, mu, X, w):
         c = float(np.average(X[:, i], weights=w))
         s = float(np.sqrt(np.average((X[:, i] - c) ** 2, weights=w)))
         return c, s
-    have = _powers(specs)[0].get(i, {})
+    have = _powers(specs).get(i, {})
     m1 = mu[have[1]] if 1 in have else None
     m2 = mu[have[2]] if 2 in have else None
     if m2 is not None:
@@ -264,7 +254,7 @@ def reference_coef(specs, box, bounds) -> np.ndarray:
     walls = walls_of(bounds)
     if walls is None:
         return coef
-    powers = _powers(specs)[0]
+    powers = _powers(specs)
     for i in np.flatnonzero(walls != BOX):
         i = int(i)
         have, (a, b) = powers.get(i, {}), box[i]

@@ -27,7 +27,14 @@ from skmaxent import MaxEntDual, MomentMatchingEBM
 from skmaxent._support import confinement
 from skmaxent._validation import check_bounds
 from skmaxent.core import hmc
-from skmaxent.features import Custom, Indicator, Legendre, Moment, Product
+from skmaxent.features import (
+    Custom,
+    Indicator,
+    Legendre,
+    Moment,
+    Product,
+    resolve_features,
+)
 
 INF = np.inf
 
@@ -145,7 +152,7 @@ def test_score_samples_is_minus_energy_minus_log_partition():
     [
         ([Moment(0)], [[-INF, INF]], [0.0], r"Moment\(0, 2\)"),
         ([Indicator(0, 0, 1)], [[0, INF]], [0.5], r"Moment\(0\)"),
-        ([Legendre(0, 2)], [[0, INF]], [0.1], "Legendre"),
+        ([Legendre(0, 2)], [[0, INF]], [0.1], r"Moment\(0\)"),
         ([Moment(0)], [[0, INF]], [-1.0], "outside"),
         ([Moment(0)], [[0, INF]], [0.0], "limit"),
         ([Moment(0), Moment(0, 2)], [[-INF, INF]], [1.0, 0.5], "second moment"),
@@ -255,3 +262,35 @@ def test_reflect_keeps_the_support_and_is_an_involution(walls):
         assert np.all(y <= 1)
     back, _ = (np.asarray(a) for a in hmc.reflect(y - q, -q, w))
     np.testing.assert_allclose(back, u, atol=1e-5)
+
+
+def test_legendre_preset_is_the_quadratic_preset_plus_marginal_shapes():
+    quadratic = resolve_features("quadratic", 2)
+    shapes = (Legendre(0, 3), Legendre(0, 4), Legendre(1, 3), Legendre(1, 4))
+    assert resolve_features("legendre4", 2) == quadratic + shapes
+    with pytest.raises(ValueError, match="legendre3"):
+        resolve_features("legendre9", 2)
+
+
+def test_legendre_on_the_line_is_constant_beyond_its_interval_and_normalised():
+    """Bimodal 1-D data on the line, "legendre6": Legendre shapes inside the
+    reference interval, Gaussian tails beyond. Beyond it, only x and x² change
+    the energy; log_partition_ against a quadrature of exp(-energy) on a wide
+    grid (the tails beyond ±40 carry < exp(-100))."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(-2, 0.6, 400), rng.normal(1.5, 0.8, 400)][:, None]
+    model = MaxEntDual("legendre6", random_state=0).fit(X)
+    assert np.isinf(model.bounds_).all()
+    c = model.coef_
+    far = np.array([[20.0], [21.0], [-20.0], [-21.0]])
+    dE = np.diff(model.energy(far))[[0, 2]]
+    np.testing.assert_allclose(dE, [-(c[0] + 41 * c[1]), -(-c[0] + 41 * c[1])])
+    grid = np.linspace(-40, 40, 400_001)
+    log_density = -model.energy(grid[:, None])
+    shift = log_density.max()
+    log_z = np.log(integrate.trapezoid(np.exp(log_density - shift), grid)) + shift
+    assert abs(model.log_partition_ - log_z) < 3 * model.log_partition_std_ + 0.01
+    # Bimodal data: the shapes must beat the Gaussian (quadratic) held out.
+    test = np.r_[rng.normal(-2, 0.6, 400), rng.normal(1.5, 0.8, 400)][:, None]
+    gauss = MaxEntDual("quadratic", random_state=0).fit(X)
+    assert model.score(test) > gauss.score(test) + 0.1
