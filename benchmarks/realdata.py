@@ -4,7 +4,8 @@ Datasets bundled with scikit-learn (column subsets), standardised inside a
 ``Pipeline``, a 70/30 split, every model chosen by ``GridSearchCV`` (5
 shuffled folds) over its own grid, with default ``bounds``:
 
-- ``MaxEntDual("quadratic")`` over ``alpha``;
+- ``MaxEntDual`` over ``features`` (``"quadratic"``, ``"legendre4"``) and
+  ``alpha``;
 - ``GaussianMixture`` over ``n_components``;
 - ``KernelDensity`` over ``bandwidth``.
 
@@ -54,7 +55,10 @@ CASES = [
 MODELS = {
     "MaxEntDual": (
         MaxEntDual(random_state=0),
-        {"maxentdual__alpha": [0.0, 1e-4, 1e-3]},
+        {
+            "maxentdual__features": ["quadratic", "legendre4"],
+            "maxentdual__alpha": [0.0, 1e-4, 1e-3],
+        },
     ),
     "GaussianMixture": (
         GaussianMixture(random_state=0),

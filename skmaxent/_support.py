@@ -174,7 +174,9 @@ def infer_support(specs, X) -> np.ndarray:
 
     An axis is the whole line when the features hold its second moment ``Moment(i,
     2)``, its highest power is even, the column varies (a density on the line has a
-    positive variance), and there is no Custom feature (whose growth is unknown);
+    positive variance), there is no Custom feature (whose growth is unknown),
+    and, where products couple such columns, their correlation matrix is
+    non-singular (a Gaussian tail exists; not so with fewer rows than columns);
     otherwise it is the data's range widened by 5% on each side
     (:func:`skmaxent._validation.infer_bounds`), outside which the density is zero.
     So with the default ``"quadratic"`` features no held-out row is ever outside the
@@ -185,12 +187,29 @@ def infer_support(specs, X) -> np.ndarray:
         return B
     powers = _powers(specs)
     varies = np.ptp(X, axis=0) > 0
-    for i in range(B.shape[0]):
-        have = powers.get(i, {})
-        even = max(have, default=1) % 2 == 0
-        if 2 in have and even and varies[i]:
-            B[i] = (-np.inf, np.inf)
+    open_ = [
+        i
+        for i in range(B.shape[0])
+        if 2 in powers.get(i, {}) and max(powers[i]) % 2 == 0 and varies[i]
+    ]
+    if _coupled(specs, open_) and not _full_rank(X[:, open_]):
+        return B  # e.g. fewer rows than columns: no Gaussian tails exist
+    B[open_] = (-np.inf, np.inf)
     return B
+
+
+def _coupled(specs, axes) -> bool:
+    """Whether a Product couples two of ``axes``."""
+    axes = set(axes)
+    return any(isinstance(s, Product) and s.i in axes and s.j in axes for s in specs)
+
+
+def _full_rank(X, rtol=1e-8) -> bool:
+    """Whether the correlation matrix of the columns of ``X`` is non-singular."""
+    if X.shape[1] < 2:
+        return True
+    corr = np.corrcoef(X, rowvar=False)
+    return bool(np.all(np.isfinite(corr)) and np.linalg.eigvalsh(corr).min() > rtol)
 
 
 def _centre_spread(i, specs, mu, X, w):

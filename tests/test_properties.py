@@ -401,11 +401,14 @@ def _fit_or_check_failure(est, fit_args, fit_kwargs, allow_runtime):
 
 
 def _points(est, n_rows=7, seed=0):
-    """Rows inside the fitted box (chain models) or near the data (Gaussian)."""
+    """Rows inside the fitted support (chain models; on an open side, up to one
+    unit beyond the chains) or near the data (Gaussian)."""
     rng = np.random.default_rng(seed)
     if hasattr(est, "bounds_"):
         B = est.bounds_
-        return B[:, 0] + rng.uniform(size=(n_rows, B.shape[0])) * (B[:, 1] - B[:, 0])
+        lo = np.where(np.isfinite(B[:, 0]), B[:, 0], est.chains_.min(axis=0) - 1)
+        hi = np.where(np.isfinite(B[:, 1]), B[:, 1], est.chains_.max(axis=0) + 1)
+        return lo + rng.uniform(size=(n_rows, B.shape[0])) * (hi - lo)
     scale = np.sqrt(np.diag(est.covariance_))
     return est.location_ + rng.normal(size=(n_rows, est.n_features_in_)) * scale
 
