@@ -37,7 +37,15 @@ def _check_int(owner, field, value, minimum):
 
 @dataclass(frozen=True)
 class Moment:
-    """``x_i ** power``."""
+    """``x_i ** power``.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    power : int, default=1
+        Positive integer power.
+    """
 
     i: int
     power: int = 1
@@ -49,7 +57,13 @@ class Moment:
 
 @dataclass(frozen=True)
 class Product:
-    """``x_i * x_j`` with ``i != j``."""
+    """``x_i * x_j`` with ``i != j``.
+
+    Parameters
+    ----------
+    i, j : int
+        Two different columns of ``X``.
+    """
 
     i: int
     j: int
@@ -66,7 +80,15 @@ class Product:
 
 @dataclass(frozen=True)
 class Indicator:
-    """``1[low <= x_i < high]``."""
+    """``1[low <= x_i < high]``.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    low, high : float
+        Finite limits of the interval, ``low < high``.
+    """
 
     i: int
     low: float
@@ -98,6 +120,13 @@ class Legendre:
 
     ``P_degree(2 u_i - 1)`` with ``u_i = (x_i - lo_i) / (hi_i - lo_i)`` in ``[0, 1]``,
     where ``lo_i, hi_i`` are the bounds of column ``i``.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    degree : int
+        Non-negative degree.
     """
 
     i: int
@@ -113,6 +142,13 @@ class Custom:
     """``fn(x)``, a JAX-traceable scalar function of one point ``x``.
 
     ``x`` has shape ``(n_features_in_,)`` and is in user units.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x) -> scalar``, written with ``jax.numpy``.
+    name : str
+        The feature's name in ``get_feature_names_out()``.
     """
 
     fn: Callable
@@ -168,7 +204,8 @@ def resolve_features(features, n_features_in: int) -> tuple:
 
     Returns
     -------
-    specs : tuple of specs, in feature order.
+    specs : tuple of specs
+        The specs, in feature order.
     """
     n = n_features_in
     if isinstance(features, str):
