@@ -1,6 +1,8 @@
 """Sphinx configuration of the skmaxent documentation.
 
-Build: ``pip install -e '.[docs]' && python -m sphinx -W -b html docs docs/_build/html``.
+Build (from the repository root)::
+
+    pip install -e '.[docs]' && python -m sphinx -W -b html docs docs/_build/html
 
 Environment:
 
