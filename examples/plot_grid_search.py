@@ -40,7 +40,11 @@ pipe = make_pipeline(
     StandardScaler(),
     MaxEntDual(bounds=[[-5.0, 5.0], [-5.0, 5.0]], n_chains=128, random_state=0),
 )
-features = {"quadratic": "quadratic", "Legendre 3": legendre(3), "Legendre 4": legendre(4)}
+features = {
+    "quadratic": "quadratic",
+    "Legendre 3": legendre(3),
+    "Legendre 4": legendre(4),
+}
 alphas = [0.0, 0.01, 0.1]
 search = GridSearchCV(
     pipe,

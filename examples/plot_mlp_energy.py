@@ -30,9 +30,7 @@ features = "quadratic"
 
 common = dict(bounds=bounds, n_chains=256, max_iter=2000, random_state=0)
 linear = MomentMatchingEBM(features, energy_model="linear", **common).fit(X)
-mlp = MomentMatchingEBM(
-    features, energy_model=MLP(hidden=(32, 32)), **common
-).fit(X)
+mlp = MomentMatchingEBM(features, energy_model=MLP(hidden=(32, 32)), **common).fit(X)
 for name, model in (("linear", linear), ("MLP", mlp)):
     print(f"{name:>6}: n_iter_={model.n_iter_}, converged_={model.converged_}")
 
@@ -52,7 +50,9 @@ grid = np.c_[g0.ravel(), g1.ravel()]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
 axes[0].scatter(*X.T, s=4, alpha=0.5)
 axes[0].set_title("data")
-for ax, (name, model) in zip(axes[1:], (("linear energy", linear), ("MLP energy", mlp))):
+for ax, (name, model) in zip(
+    axes[1:], (("linear energy", linear), ("MLP energy", mlp))
+):
     energy = model.energy(grid)
     ax.contourf(g0, g1, np.exp(-(energy - energy.min())).reshape(g0.shape), levels=14)
     ax.set_title(name)

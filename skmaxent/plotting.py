@@ -145,6 +145,7 @@ def plot_convergence(estimator_or_history, *, keys=None, tol=None, axes=None):
             ax.axhline(tol, color="k", ls="--", lw=1, label=f"tol={tol:g}")
         ax.set_title(key)
         ax.set_xlabel("iteration")
+    axes[0].legend(fontsize="small")
     return axes
 
 
