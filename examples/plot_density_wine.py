@@ -69,24 +69,31 @@ print(f"log Z = {maxent.log_partition_:.3f} +- {maxent.log_partition_std_:.3f}")
 # %%
 # The fitted densities
 # --------------------
-# Each panel shows one model's density on the box (filled contours of
-# ``exp(score_samples)``) with the training rows (white) and the held-out
-# rows (black). The last panel compares the held-out mean log-likelihoods:
-# higher is better.
+# Each panel shows one model's log-density on the box (filled contours of
+# ``score_samples``, on one colour scale for all four and floored at -8) with
+# the training rows (white) and the held-out rows (black). The Gaussian
+# mixture puts a narrow component on a line of tied flavanoid values; the
+# kernel density follows the three cultivars; the max-ent densities are
+# smooth by construction. The last panel compares the held-out mean
+# log-likelihoods: higher is better.
 g0, g1 = np.meshgrid(*(np.linspace(b[0], b[1], 70) for b in bounds))
 grid = np.c_[g0.ravel(), g1.ravel()]
-fig, axes = plt.subplots(1, 5, figsize=(17, 3.4))
+levels = np.linspace(-8.0, 0.0, 17)
+fig, axes = plt.subplots(1, 5, figsize=(18, 3.6))
 for ax, (name, model) in zip(axes, models.items()):
     estimator = getattr(model, "best_estimator_", model)
-    density = np.exp(estimator.score_samples(grid)).reshape(g0.shape)
-    ax.contourf(g0, g1, density, levels=14, cmap="viridis")
+    log_density = estimator.score_samples(grid).reshape(g0.shape)
+    filled = ax.contourf(
+        g0, g1, np.clip(log_density, -8.0, 0.0), levels=levels, cmap="viridis"
+    )
     ax.scatter(*X_train.T, s=6, c="w", lw=0)
     ax.scatter(*X_test.T, s=6, c="k", lw=0)
     ax.set_title(name, fontsize=9)
     ax.set_xlabel("alcohol (standardised)")
 axes[0].set_ylabel("flavanoids (standardised)")
-axes[-1].barh(list(scores), list(scores.values()), color="C0")
-axes[-1].set_xlim(min(scores.values()) - 0.3, max(scores.values()) + 0.1)
+fig.colorbar(filled, ax=axes[3], label="log-density")
+axes[-1].plot(list(scores.values()), list(scores), "o", ms=8)
+axes[-1].grid(axis="x", alpha=0.4)
 axes[-1].set_title("held-out mean log-likelihood", fontsize=9)
 axes[-1].tick_params(axis="y", labelsize=7)
 fig.tight_layout()
