@@ -29,8 +29,10 @@ from skmaxent._data import (
 )
 from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
+from skmaxent._support import clip_unit, to_unit, to_user
 from skmaxent.core import chains, loop
 from skmaxent.core.problem import LoopConfig
+from skmaxent.core.specs import PRESETS
 
 __all__ = ["_BaseEBM"]
 
@@ -45,9 +47,13 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     #: Numerical settings (see :class:`skmaxent._settings.Settings`); set
     #: another on an instance to change them for that instance.
     _settings = Settings()
+    #: Whether supports open on one or both sides are fitted (``bounds`` with
+    #: infinite ends; ``bounds=None`` then means unbounded where the features
+    #: allow it). Estimators that need a box set it False.
+    _open_supports = True
 
     _parameter_constraints: dict = {
-        "features": [StrOptions({"linear", "quadratic"}), list, tuple],
+        "features": [StrOptions(set(PRESETS)), list, tuple],
         "bounds": [None, "array-like"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "roughness": [Interval(Real, 0, None, closed="left")],
@@ -98,7 +104,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _fit_input(self, X, moments, sample_weight):
-        """``(fm, bounds, mu, X, sample_weight)``: :func:`skmaxent._data.fit_input`."""
+        """``(fm, bounds, mu, X, sample_weight, box)``: see
+        :func:`skmaxent._data.fit_input`."""
         return fit_input(self, X, moments, sample_weight, self._settings)
 
     def _warm(self, fm, same=True) -> bool:
@@ -114,10 +121,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             )
         return warm
 
-    def _warm_positions(self, bounds):
-        """The previous fit's chains on the unit box (``warm_start``)."""
-        width = bounds[:, 1] - bounds[:, 0]
-        return np.clip((self.chains_ - bounds[:, 0]) / width, 0.0, 1.0)
+    def _warm_positions(self, bounds=None, box=None):
+        """The fitted chains in the unit coordinates of ``box`` inside ``bounds``
+        (default: the fitted ones), for ``warm_start`` and ``sample``."""
+        bounds = self.bounds_ if bounds is None else bounds
+        box = self._box if box is None else box
+        return clip_unit(bounds, to_unit(box, self.chains_))
 
     def _initial_step_size(self) -> float:
         if self.step_size == "auto":
@@ -153,15 +162,17 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             **host,
         )
 
-    def _finish(self, key, fm, bounds, mu, result, energy, theta, geo, init_used):
+    def _finish(self, key, fm, bounds, box, mu, result, energy, theta, geo, init_used):
         """AIS for ``log Z``, the divergence check, and the fitted attributes.
 
         ``energy``, ``theta`` and ``geo`` are the fitted energy in the form
-        inference uses (user units: ``theta = coef`` for the linear energy).
+        inference uses (user units: ``theta = coef`` for the linear energy);
+        ``bounds`` the support and ``box`` the reference box of the unit
+        coordinates.
         """
         state = result.state
         log_z, log_z_std = _logz.log_partition(
-            key, self, energy, theta, geo, state, bounds
+            key, self, energy, theta, geo, state, box
         )
         if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
             raise RuntimeError(
@@ -169,16 +180,15 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 f"{int(state.iteration)} iterations. Try a smaller learning_rate, "
                 "alpha > 0, or check that the targets are not at a bound."
             )
-        width = bounds[:, 1] - bounds[:, 0]
         positions = to_host(state.chains.position).astype(np.float64)
-        self._fm, self._core = fm, (energy, _f32(theta), geo)
+        self._fm, self._core, self._box = fm, (energy, _f32(theta), geo), box
         self.bounds_ = bounds
         self.moments_ = np.asarray(mu, dtype=np.float64)
         self.n_iter_ = int(state.iteration)
         self.converged_ = bool(result.converged)
         self.moment_error_ = float(result.error)
         self.step_size_ = float(state.step_size)
-        self.chains_ = bounds[:, 0] + positions * width
+        self.chains_ = to_user(box, positions)
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = result.history
@@ -203,7 +213,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         return validate_X(self, X, reset=False)
 
     def _features(self, X):
-        return feature_values(self._fm, X, self.bounds_, self._settings.row_block)
+        return feature_values(self._fm, X, self._box, self._settings.row_block)
 
     def _energies(self, X):
         """``E(x)`` (float64): features times ``coef_`` in float64 for the
@@ -349,7 +359,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         s = self._settings
         key = key_from_random_state(random_state)
         energy, theta, geo = self._core
-        pos = _f32(self._warm_positions(self.bounds_))
+        pos = _f32(self._warm_positions())
         C = pos.shape[0]
         rounds = 2 ** math.ceil(math.log2(max(1, -(-n_samples // C))))
         positions = chains.sample(
@@ -364,7 +374,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         )
         kept = positions[s.sample_burn_in + s.sample_thin - 1 :: s.sample_thin]
         U = np.asarray(kept, dtype=np.float64).reshape(-1, pos.shape[1])[:n_samples]
-        return self.bounds_[:, 0] + U * (self.bounds_[:, 1] - self.bounds_[:, 0])
+        return to_user(self._box, U)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from skmaxent._support import check_support, infer_support, reference_box
 from skmaxent._validation import (
     check_bounds,
     check_feasible,
@@ -147,11 +148,14 @@ def feature_means(fm, X, weights, bounds, block: int = 1024) -> np.ndarray:
     return total
 
 
-def _data_bounds(est, X, sample_weight):
-    """The box for data ``X``: given (every weighted row inside) or inferred."""
-    if est.bounds is None:
+def _data_bounds(est, X, sample_weight, specs):
+    """The support for data ``X``: given (every weighted row inside) or inferred
+    (:func:`skmaxent._support.infer_support`)."""
+    if est.bounds is None and not est._open_supports:
         return infer_bounds(X[sample_weight > 0])
-    bounds = check_bounds(est.bounds, X.shape[1])
+    if est.bounds is None:
+        return infer_support(specs, X[sample_weight > 0])
+    bounds = _closed(est, check_bounds(est.bounds, X.shape[1]))
     outside = np.any((X < bounds[:, 0]) | (X > bounds[:, 1]), axis=1)
     outside &= sample_weight > 0
     if np.any(outside):
@@ -164,6 +168,17 @@ def _data_bounds(est, X, sample_weight):
     return bounds
 
 
+def _closed(est, bounds):
+    """``bounds``, if the estimator takes open supports or they are finite."""
+    if est._open_supports or np.all(np.isfinite(bounds)):
+        return bounds
+    i = int(np.flatnonzero(~np.all(np.isfinite(bounds), axis=1))[0])
+    raise ValueError(
+        f"bounds[{i}] = {bounds[i].tolist()}: {type(est).__name__} needs finite "
+        "bounds (a box); MaxEntDual fits supports open on one or both sides."
+    )
+
+
 def _moment_bounds(est, sample_weight):
     if sample_weight is not None:
         raise ValueError("sample_weight applies to X; fit(moments=...) got it.")
@@ -172,7 +187,7 @@ def _moment_bounds(est, sample_weight):
             "fit(moments=...) requires bounds: pass bounds=array-like of "
             "shape (n_features_in_, 2) with lo < hi on each row."
         )
-    bounds = check_bounds(est.bounds, None)
+    bounds = _closed(est, check_bounds(est.bounds, None))
     est.n_features_in_ = bounds.shape[0]
     if hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
@@ -267,10 +282,13 @@ def _check_custom(specs, n: int):
 
 
 def fit_input(est, X, moments, sample_weight, settings):
-    """Validate a fit's input: ``(fm, bounds, mu, X, sample_weight)``, no tracing.
+    """Validate a fit's input: ``(fm, bounds, mu, X, sample_weight, box)``, no tracing.
 
-    ``X`` and ``sample_weight`` are ``None`` when fitting from ``moments``.
-    Sets ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame).
+    ``bounds`` is the support (sides may be open), ``box`` the finite
+    reference box of the chains' unit coordinates
+    (:func:`skmaxent._support.reference_box`). ``X`` and ``sample_weight``
+    are ``None`` when fitting from ``moments``. Sets ``n_features_in_`` (and
+    ``feature_names_in_`` for a DataFrame).
     """
     programs.trim(settings.max_programs)  # bounded memory in a long session
     if (X is None) == (moments is None):
@@ -283,31 +301,34 @@ def fit_input(est, X, moments, sample_weight, settings):
     if X is not None:
         X = validate_X(est, X, reset=True)
         sample_weight = _check_weights(sample_weight, X)
-        bounds = _data_bounds(est, X, sample_weight)
+        n = X.shape[1]
         names = getattr(est, "feature_names_in_", None)
     else:
         bounds = _moment_bounds(est, sample_weight)
-    n = bounds.shape[0]
+        n = bounds.shape[0]
     specs = resolve_features(est.features, n)
     _check_custom(specs, n)
     fm = compile_features(
         specs, n, None if names is None else tuple(str(s) for s in names)
     )
-    _check_features_on_box(fm, bounds)
     init = getattr(est, "init", "zero")
     if init == "score_matching" and (X is None or not fm.differentiable):
         raise ValueError(
             "init='score_matching' needs data X and features differentiable in "
             "x (no Indicator); use init='auto' to fall back to 'zero' otherwise."
         )
-    if X is not None and fm.n_features_out > settings.dense_max_features:
-        mu = feature_means(fm, X, sample_weight, bounds, settings.row_block)
-    elif X is not None:
-        F = feature_values(fm, X, bounds, settings.row_block)
-        mu = np.average(F, axis=0, weights=sample_weight)
+    if X is not None:
+        bounds = _data_bounds(est, X, sample_weight, specs)
+        check_support(specs, bounds, fm.names)
+        box = reference_box(specs, bounds, None, X, sample_weight)
+        _check_features_on_box(fm, box)
+        mu = _data_means(fm, X, sample_weight, box, settings)
     else:
         mu = check_moments(moments, fm.names)
+        check_support(specs, bounds, fm.names)
         check_feasible(fm.specs, mu, bounds, names=fm.names)
+        box = reference_box(specs, bounds, mu)
+        _check_features_on_box(fm, box)
     bad = np.flatnonzero(~np.isfinite(mu))
     if bad.size:  # finite on the box's Monte Carlo points, not on X's rows
         k = int(bad[0])
@@ -316,4 +337,12 @@ def fit_input(est, X, moments, sample_weight, settings):
             "(NaN or inf), so its mean over X is not either; a feature must be "
             "finite on the whole box: change its fn or drop those rows."
         )
-    return fm, bounds, mu, X, sample_weight
+    return fm, bounds, mu, X, sample_weight, box
+
+
+def _data_means(fm, X, sample_weight, box, settings):
+    """Weighted feature means of ``X`` (matrix-free above ``dense_max_features``)."""
+    if fm.n_features_out > settings.dense_max_features:
+        return feature_means(fm, X, sample_weight, box, settings.row_block)
+    F = feature_values(fm, X, box, settings.row_block)
+    return np.average(F, axis=0, weights=sample_weight)

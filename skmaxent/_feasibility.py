@@ -78,7 +78,7 @@ def check_feasible(specs, moments, bounds, names=None, *, rtol=1e-9) -> None:
     for k, spec in enumerate(specs):
         if isinstance(spec, Moment) and spec.power in (1, 2):
             (mean if spec.power == 1 else second).setdefault(spec.i, k)
-    scale = np.abs(B).max(axis=1)  # > 0: lo < hi
+    scale = _scales(B, mu, mean, second)
     for on_limit in (False, True):
 
         def bad(margin, tol, on_limit=on_limit):
@@ -97,6 +97,34 @@ def check_feasible(specs, moments, bounds, names=None, *, rtol=1e-9) -> None:
         _check_products(specs, mu, B, mean, second, scale, rtol, bad, fail, word)
 
 
+def _scales(B, mu, mean, second) -> np.ndarray:
+    """Magnitude of each variable for relative tolerances (finite, > 0).
+
+    The largest finite bound; on an open side also the target mean's and
+    root second moment's magnitudes (so that units do not matter there
+    either).
+    """
+    finite = np.where(np.isfinite(B), np.abs(B), 0.0).max(axis=1)
+    for i in range(B.shape[0]):
+        if np.all(np.isfinite(B[i])):
+            continue
+        extra = [abs(mu[mean[i]])] if i in mean else []
+        extra += [np.sqrt(abs(mu[second[i]]))] if i in second else []
+        finite[i] = max([finite[i], *extra])
+    return np.where(finite > 0, finite, 1.0)
+
+
+def _finite_max(*values) -> float:
+    """Largest finite magnitude among ``values`` (1.0 if there is none)."""
+    finite = [abs(v) for v in values if np.isfinite(v) and v != 0]
+    return max(finite) if finite else 1.0
+
+
+def _times(a: float, b: float) -> float:
+    """``a * b`` with ``0 * inf = 0`` (a corner of an open box)."""
+    return 0.0 if a == 0 or b == 0 else a * b
+
+
 def _check_ranges(specs, mu, box, rtol, bad, fail, on_limit):
     """Each target within its feature's range (``box``: rows of Python floats)."""
     for k, spec in enumerate(specs):
@@ -108,7 +136,7 @@ def _check_ranges(specs, mu, box, rtol, bad, fail, on_limit):
             if not on_limit and abs(mu[k] - a) > rtol * max(abs(a), 1.0):
                 fail(k, f"is not {_fmt(a)}, {_range_reason(spec, box)}")
             continue
-        tol = rtol * max(abs(a), abs(b))
+        tol = rtol * _finite_max(a, b, mu[k])
         if bad(min(mu[k] - a, b - mu[k]), tol):
             if on_limit:
                 limit = a if mu[k] - a <= b - mu[k] else b
@@ -132,6 +160,8 @@ def _check_variances(mu, B, mean, second, scale, rtol, bad, fail, word):
                 "a second moment below its squared mean, and only a point mass "
                 "has one equal to it",
             )
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            continue  # Bhatia–Davis bounds the variance on a box only
         top = (lo + hi) * m - lo * hi
         if bad(top - s, tol):
             fail(
@@ -161,8 +191,10 @@ def _check_products(specs, mu, B, mean, second, scale, rtol, bad, fail, word):
         # highs, <= 0 otherwise; so is its expectation.
         a, b = B[I, ci], B[J, cj]
         sign = 1.0 if ci == cj else -1.0
-        limit = a * m_j + b * m_i - a * b
-        hit = np.flatnonzero(bad(sign * (e - limit), tol))
+        corner = np.isfinite(a) & np.isfinite(b)  # open corners bound nothing
+        with np.errstate(invalid="ignore"):
+            limit = np.where(corner, a * m_j + b * m_i - a * b, 0.0)
+        hit = np.flatnonzero(corner & bad(sign * (e - limit), tol))
         if len(hit):
             n = int(hit[0])
             k, i, j = K[n], I[n], J[n]
@@ -210,7 +242,11 @@ def _feature_range(spec, B):
             a = 0.0
         return a, b
     if isinstance(spec, Product):
-        corners = [a * b for a in B[spec.i] for b in B[spec.j]]
+        corners = [_times(a, b) for a in B[spec.i] for b in B[spec.j]]
+        lo_i, hi_i = B[spec.i]
+        lo_j, hi_j = B[spec.j]
+        if lo_i < 0 < hi_i or lo_j < 0 < hi_j:  # 0 * inf corners: products span 0
+            corners.append(0.0)
         return min(corners), max(corners)
     if isinstance(spec, Legendre):
         return _legendre_min(spec.degree), 1.0

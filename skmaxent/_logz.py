@@ -30,21 +30,24 @@ def pool(log_weights) -> tuple[float, float, float]:
     return log_z, std, ess
 
 
-def log_partition(key, est, energy, theta, geo, state, bounds):
+def log_partition(key, est, energy, theta, geo, state, box):
     """``(log Z in user units, standard error)`` for a fitted estimator ``est``.
 
     ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
     ``state`` the final loop state (its chains give the reference and its
-    step size the HMC step). Shows a progress bar over runs with ``verbose``.
+    step size the HMC step); ``box`` the reference box of the unit
+    coordinates. A support open on some side always uses the Gaussian
+    reference (the uniform one needs a box). Shows a progress bar over runs
+    with ``verbose``.
     """
     s = est._settings
     reference = {}
-    if s.ais_reference == "gaussian":
+    if s.ais_reference == "gaussian" or geo.walls is not None:
         reference = dict(
             positions=state.chains.position,
             eps=np.float32(s.ais_eps),
             inflate=np.float32(s.ais_inflate),
-            full=bounds.shape[0] <= s.ais_full_max,
+            full=box.shape[0] <= s.ais_full_max,
         )
     bar = None
     if est.verbose > 0:
@@ -82,7 +85,7 @@ def log_partition(key, est, energy, theta, geo, state, bounds):
             UserWarning,
             stacklevel=4,
         )
-    # AIS integrates over the unit box; Z in user units carries the Jacobian
-    # of x = lo + u (hi - lo).
-    log_volume = float(np.sum(np.log(bounds[:, 1] - bounds[:, 0])))
+    # AIS integrates in unit coordinates; Z in user units carries the Jacobian
+    # of x = a + u (b - a) for the reference box [a, b].
+    log_volume = float(np.sum(np.log(box[:, 1] - box[:, 0])))
     return log_z + log_volume, std

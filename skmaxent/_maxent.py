@@ -1,4 +1,4 @@
-"""MaxEntDual: the maximum-entropy distribution on a box with given feature means."""
+"""MaxEntDual: the maximum-entropy distribution with given feature means."""
 
 import jax
 import numpy as np
@@ -6,6 +6,7 @@ import numpy as np
 from skmaxent._base import _BaseEBM, split_key
 from skmaxent._host import Rule
 from skmaxent._starts import data_start, gaussian_start
+from skmaxent._support import confinement, reference_coef, to_unit, walls_of
 from skmaxent.core import penalties
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
@@ -19,14 +20,15 @@ def _f32(a):
 
 
 class MaxEntDual(_BaseEBM):
-    """Maximum-entropy distribution on a box whose feature expectations match targets.
+    """Maximum-entropy distribution whose feature expectations match targets.
 
-    The model is the exponential family ``p(x) = exp(coef_ · f(x)) / Z`` on the
-    box ``B = prod_i [lo_i, hi_i]``: among all densities on ``B`` whose feature
-    expectations equal the targets (the feature means of ``X``, or ``moments``),
-    it is the one of largest entropy. It is fitted by stochastic ascent on the
-    penalised dual ``coef·mu - log Z(coef) - alpha/2 |coef|^2 -
-    roughness/2 coef·R·coef``, with the expectations ``E[f]`` estimated from
+    The model is the exponential family ``p(x) = exp(coef_ · f(x)) / Z`` on
+    the support ``B = prod_i [lo_i, hi_i]`` (a box, or open on some sides):
+    among all densities on ``B`` whose feature expectations equal the
+    targets (the feature means of ``X``, or ``moments``), it is the one of
+    largest entropy. It is fitted by stochastic ascent on the penalised dual
+    ``coef·mu - log Z(coef) - alpha/2 |coef|^2 - roughness/2 coef·R·coef``,
+    with the expectations ``E[f]`` estimated from
     persistent reflective-HMC chains, and ``log Z`` by annealed importance
     sampling so that :meth:`score` is a real log-likelihood.
 
@@ -38,9 +40,19 @@ class MaxEntDual(_BaseEBM):
         The features ``f``: a preset or specs from :mod:`skmaxent.features`
         (``Moment``, ``Product``, ``Indicator``, ``Legendre``, ``Custom``).
     bounds : array-like of shape (n_features_in_, 2), default=None
-        The box, one ``(lo, hi)`` row per variable. ``None`` infers it from
-        ``X`` (column min and max widened by 5% of the range on each side);
-        required with ``moments``.
+        The support, one ``(lo, hi)`` row per variable; ``lo`` may be
+        ``-inf`` and ``hi`` ``+inf`` (a variable bounded on one side, such as
+        a cost ``[0, inf)``, or on neither). On an open side the features
+        must give a density: the second moment ``Moment(i, 2)`` with an even
+        highest power on the line, a mean or a second moment on a half-line,
+        no ``Legendre`` or ``Custom`` features; a product with an open axis
+        needs that axis's square (a ``ValueError`` says which is missing).
+        ``None`` with ``X``: every variable whose features allow it (the
+        default ``"quadratic"`` does, for every non-constant column) is
+        unbounded, so no held-out row ever falls outside the support; the
+        others get the data's range widened by 5% on each side, outside
+        which the density is zero (``score_samples`` warns with the count).
+        Required with ``moments``.
     alpha : float, default=0.0
         L2 penalty on ``coef_``.
     roughness : float, default=0.0
@@ -51,9 +63,11 @@ class MaxEntDual(_BaseEBM):
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
-        HMC step size on the unit box; ``"auto"`` tracks the median chain's
-        acceptance towards 0.8 while the fit learns, and keeps it fixed once
-        converged.
+        HMC step size in the chains' unit coordinates (the box mapped to
+        ``[0, 1]^n``; on an open axis, its reference interval, the data's or
+        the targets' mean plus or minus 3 standard deviations); ``"auto"``
+        tracks the median chain's acceptance towards 0.8 while the fit
+        learns, and keeps it fixed once converged.
     learning_rate : float, default=0.05
         Scale of the damped natural-gradient (Newton) step on the dual in
         standardised coordinates. The persistent chains lag the parameters
@@ -75,7 +89,8 @@ class MaxEntDual(_BaseEBM):
     tol : float, default=1e-3
         Tolerance on the standardised moment error
         ``max_k |E[f_k] - mu_k| / s_k``, ``s_k`` the standard deviation of
-        ``f_k`` under the uniform distribution on the box. The fit has
+        ``f_k`` under the uniform distribution on the box (on an open axis,
+        on its reference interval; see ``step_size``). The fit has
         converged when, on a window of 50 iterations, ``max_k (|e_k| - z SE_k)
         < tol``, with ``e_k`` the window mean of the chains' standardised
         residual, ``SE_k`` its Monte Carlo standard error (the spread of the
@@ -96,7 +111,11 @@ class MaxEntDual(_BaseEBM):
         if the convergence rule (see ``tol``) holds, that start is the fit
         and no parameter step is taken; otherwise learning continues from it.
         It needs ``X`` and features differentiable in ``x`` (no
-        ``Indicator``). ``"zero"`` starts from the uniform distribution.
+        ``Indicator``); on an open axis the weight is the distance to the
+        one wall, or 1 on the line, and a solution that is not a density
+        there is rejected. ``"zero"`` starts from the uniform distribution
+        (on an open axis, from the Gaussian of its reference interval, or
+        the exponential decaying from its wall).
         ``"auto"`` uses score matching when it applies; for ``fit(moments=...)``
         with the ``"quadratic"`` preset it starts, in the same verified way,
         from the Gaussian with the target means and covariance (the max-ent
@@ -133,7 +152,7 @@ class MaxEntDual(_BaseEBM):
     coef_ : ndarray of shape (n_features_out,)
         Natural parameters: ``E(x) = -coef_ · f(x)``.
     bounds_ : ndarray of shape (n_features_in_, 2)
-        The box.
+        The support (``±inf`` on open sides).
     moments_ : ndarray of shape (n_features_out,)
         The targets.
     n_features_in_ : int
@@ -221,49 +240,60 @@ class MaxEntDual(_BaseEBM):
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
-    def _start(self, fm, X, sample_weight, bounds, mu, std, warm, key):
-        """``(phi0, chain positions on the unit box, init used)``.
+    def _start(self, fm, X, sample_weight, bounds, box, mu, std, warm, key):
+        """``(phi0, chain positions in unit coordinates, init used)``.
 
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
-        (also for a warm start, which continues the previous fit).
+        (also for a warm start, which continues the previous fit). ``"zero"``
+        is ``coef = 0`` on a box, and on an open axis the reference density
+        of :func:`skmaxent._support.reference_coef`.
         """
-        width = bounds[:, 1] - bounds[:, 0]
         if warm:
-            return self.coef_ * std, self._warm_positions(bounds), "zero"
+            return self.coef_ * std, self._warm_positions(bounds, box), "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
         if X is not None and fm.differentiable and self.init != "zero":
             phi, rows = data_start(
                 fm,
                 X,
                 sample_weight,
-                bounds,
+                box,
                 std,
                 self.init,
                 self.n_chains,
                 rng,
                 self._settings.sm_max_features,
+                walls=walls_of(bounds),
             )
-            if phi is not None:
-                return phi, (rows - bounds[:, 0]) / width, "score_matching"
+            why = None if phi is None else confinement(fm.specs, phi / std, bounds)
+            if why is not None and self.init == "score_matching":
+                raise ValueError(
+                    "init='score_matching': the score-matching solution is not a "
+                    f"density on the open support ({why}); use init='auto' or "
+                    "'zero'."
+                )
+            if phi is not None and why is None:
+                return phi, to_unit(box, rows), "score_matching"
         elif X is None and self.init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
                 pos = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
                 pos = np.clip(pos, bounds[:, 0], bounds[:, 1])
-                return coef0 * std, (pos - bounds[:, 0]) / width, "gaussian"
+                return coef0 * std, to_unit(box, pos), "gaussian"
         pos = jax.random.uniform(key, (self.n_chains, fm.n_features_in))
-        return np.zeros(fm.n_features_out), np.asarray(pos), "zero"
+        coef0 = reference_coef(fm.specs, box, bounds)
+        return coef0 * std, np.asarray(pos), "zero"
 
-    def _problem(self, fm, bounds, mu, mean, std, priors) -> Problem:
+    def _problem(self, fm, bounds, box, mu, mean, std, priors) -> Problem:
         s, p = self._settings, fm.n_features_out
-        low, high = (np.asarray(b, np.float32) for b in bounds.T)
+        low, high = (np.asarray(b, np.float32) for b in box.T)
         R = None
         if self.roughness > 0:
-            R = roughness_entries(fm.specs, bounds[:, 0], bounds[:, 1])
+            R = roughness_entries(fm.specs, box[:, 0], box[:, 1])
         matrix_free = p > s.dense_max_features
+        zeros, walls = np.zeros_like(low), walls_of(bounds)
         return Problem(
-            geo=Geometry(low, high, np.zeros_like(low), _f32(mean), _f32(std)),
+            geo=Geometry(low, high, zeros, _f32(mean), _f32(std), walls),
             nu=_f32((mu - mean) / std),
             penalty=penalties.build(1.0 / std, self.alpha, self.roughness, R),
             report=identity_report(p),
@@ -276,20 +306,22 @@ class MaxEntDual(_BaseEBM):
         )
 
     def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu, X, sample_weight = self._fit_input(X, moments, sample_weight)
+        fm, bounds, mu, X, sample_weight, box = self._fit_input(
+            X, moments, sample_weight
+        )
         priors = check_marginal_priors(self.marginal_priors, bounds)
         if priors and self.n_chains < 4:
             raise ValueError(
                 "marginal_priors need n_chains >= 4 (their gradient splits the "
                 f"chains in two halves of at least 2); got n_chains={self.n_chains}."
             )
-        mean, std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])
+        mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
         key, k_init, k_ais = split_key(self.random_state, 3)
         warm = self._warm(fm)
         phi0, pos0, used = self._start(
-            fm, X, sample_weight, bounds, mu, std, warm, k_init
+            fm, X, sample_weight, bounds, box, mu, std, warm, k_init
         )
-        problem = self._problem(fm, bounds, mu, mean, std, priors)
+        problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         p = fm.n_features_out
         cg = p > self._settings.dense_max_features
         objective = Dual(Linear(fm), "cg" if cg else "dense", self._settings.cg_iter)
@@ -311,11 +343,19 @@ class MaxEntDual(_BaseEBM):
             names=fm.names,
         )
         coef = result.theta / std
-        geo = unit_geometry(bounds[:, 0], bounds[:, 1], p)
+        why = confinement(fm.specs, coef, bounds)
+        if why is not None:
+            raise RuntimeError(
+                f"The fit diverged: after {result.state.iteration} iterations "
+                f"exp(coef_ · f) is not a density on the open support ({why}). "
+                "Try a smaller learning_rate, alpha > 0, or finite bounds."
+            )
+        geo = unit_geometry(box[:, 0], box[:, 1], p, walls_of(bounds))
         self._finish(
             k_ais,
             fm,
             bounds,
+            box,
             mu,
             result,
             Linear(fm),

@@ -190,6 +190,10 @@ class MomentMatchingEBM(_BaseEBM):
     (5, 1)
     """
 
+    #: A box only: the centring map, the neural energies and the zero start
+    #: assume finite bounds (``bounds=None``: the data's range widened by 5%).
+    _open_supports = False
+
     _parameter_constraints: dict = {
         **_BaseEBM._parameter_constraints,
         "energy_model": [StrOptions({"linear"}), Linear, HasMethods(["init"])],
@@ -274,7 +278,11 @@ class MomentMatchingEBM(_BaseEBM):
                 theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), self.coef_) * std
             else:
                 theta0 = self._theta
-            return theta0, self._warm_positions(bounds), "zero" if linear else "energy"
+            return (
+                theta0,
+                self._warm_positions(bounds, bounds),
+                ("zero" if linear else "energy"),
+            )
         pos0 = np.asarray(jax.random.uniform(key, (self.n_chains, fm.n_features_in)))
         if not linear:
             return theta0, pos0, "energy"
@@ -334,7 +342,7 @@ class MomentMatchingEBM(_BaseEBM):
         )
 
     def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu, X, w = self._fit_input(X, moments, sample_weight)
+        fm, bounds, mu, X, w, box = self._fit_input(X, moments, sample_weight)
         priors = check_marginal_priors(self.marginal_priors, bounds)
         linear = self._check_params()
         key, k_params, k_init, k_ais = split_key(self.random_state, 4)
@@ -371,11 +379,11 @@ class MomentMatchingEBM(_BaseEBM):
         if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
             coef = sh.T.T @ (theta / std)
             self._finish(
-                k_ais, fm, bounds, mu, result, LinearEnergy(fm), coef, geo, used
+                k_ais, fm, bounds, box, mu, result, LinearEnergy(fm), coef, geo, used
             )
             self.coef_ = self.params_ = coef
         else:
-            self._finish(k_ais, fm, bounds, mu, result, flat, theta, geo, used)
+            self._finish(k_ais, fm, bounds, box, mu, result, flat, theta, geo, used)
             self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
             if hasattr(self, "coef_"):
                 del self.coef_

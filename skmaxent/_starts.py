@@ -119,7 +119,7 @@ def _quadratic_in_unit_coordinates(bounds):
     return B
 
 
-def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
+def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6, walls=None):
     """Standardised natural parameters ``phi = coef * std`` by score matching.
 
     One linear solve of the generalised score-matching system on the rows of
@@ -129,7 +129,9 @@ def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
     structured O(N n³) form of the quadratic features of ``u``, mapped to
     standardised coordinates in float64; otherwise the features divided by
     ``std``. A ridge ``ridge`` times the mean of diag Γ. Returns ``None`` when
-    the system is singular or the solution is not finite.
+    the system is singular or the solution is not finite. With ``walls`` (a
+    support open on some side), ``bounds`` is its reference box and the
+    weights are those of :func:`skmaxent.core.score_matching.unit_weights`.
     """
     keep = sample_weight > 0
     w = sample_weight[keep] / sample_weight[keep].sum()
@@ -139,7 +141,7 @@ def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
     n = fm.n_features_in
     if fm.specs == resolve_features("quadratic", n):
         ones = jnp.ones(n, jnp.float32)
-        Gamma, g = score_matching.quadratic_system(U, w, 0 * ones, ones, n)
+        Gamma, g = score_matching.quadratic_system(U, w, 0 * ones, ones, n, walls)
         B = _quadratic_in_unit_coordinates(bounds) / std[:, None]
         Gamma = B @ np.asarray(Gamma, np.float64) @ B.T
         g = B @ np.asarray(g, np.float64)
@@ -147,7 +149,7 @@ def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
         low = jnp.asarray(bounds[:, 0], jnp.float32)
         high = jnp.asarray(bounds[:, 1], jnp.float32)
         scale = jnp.asarray(1.0 / std, jnp.float32)
-        Gamma, g = score_matching.standardised_system(U, w, low, high, scale, fm)
+        Gamma, g = score_matching.standardised_system(U, w, low, high, scale, fm, walls)
     Gamma, g = np.asarray(Gamma, np.float64), np.asarray(g, np.float64)
     if not (np.all(np.isfinite(Gamma)) and np.all(np.isfinite(g))):
         return None
@@ -163,17 +165,28 @@ def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6):
 
 
 def data_start(
-    fm, X, sample_weight, bounds, std, init, n_chains, rng, max_features=8192
+    fm,
+    X,
+    sample_weight,
+    bounds,
+    std,
+    init,
+    n_chains,
+    rng,
+    max_features=8192,
+    walls=None,
 ):
     """The score-matching start of a fit from ``X``, with chains on data rows.
 
     Returns ``(phi, rows)``: standardised parameters from
     :func:`score_matching_start` and ``n_chains`` rows of ``X`` drawn by
     weight, on which the chains start (if the start is right, they are
-    already draws from the model: no burn-in). ``(None, None)`` when the
-    system is singular, or the model has over ``max_features`` features (a
-    dense ``(p, p)`` system: 0.5 GB at 8,192), and ``init`` is ``"auto"``; with
-    ``init="score_matching"`` that raises a ``ValueError``.
+    already draws from the model: no burn-in). ``bounds`` is the reference
+    box and ``walls`` the support's (:func:`score_matching_start`).
+    ``(None, None)`` when the system is singular, or the model has over
+    ``max_features`` features (a dense ``(p, p)`` system: 0.5 GB at 8,192),
+    and ``init`` is ``"auto"``; with ``init="score_matching"`` that raises a
+    ``ValueError``.
     """
     if fm.n_features_out > max_features:
         if init == "score_matching":
@@ -183,7 +196,7 @@ def data_start(
                 "(which starts from zero here) or fewer features."
             )
         return None, None
-    phi = score_matching_start(fm, X, sample_weight, bounds, std)
+    phi = score_matching_start(fm, X, sample_weight, bounds, std, walls=walls)
     if phi is None:
         if init == "score_matching":
             raise ValueError(

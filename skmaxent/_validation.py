@@ -16,14 +16,18 @@ __all__ = ["check_bounds", "infer_bounds", "check_moments", "check_feasible"]
 
 
 def _not_float32_boxes(B) -> np.ndarray:
-    """Rows of ``B`` that overflow, or have ``lo >= hi``, once rounded to float32."""
+    """Rows of ``B`` whose finite ends overflow, or with ``lo >= hi``, in float32."""
     with np.errstate(over="ignore"):  # overflow to inf is reported by the caller
         B32 = B.astype(np.float32)
-    return ~np.all(np.isfinite(B32), axis=1) | ~(B32[:, 0] < B32[:, 1])
+    overflow = np.isfinite(B) & ~np.isfinite(B32)
+    return np.any(overflow, axis=1) | ~(B32[:, 0] < B32[:, 1])
 
 
 def check_bounds(bounds, n_features_in=None) -> np.ndarray:
-    """Validate ``bounds``: array-like ``(n_features_in, 2)``, finite, ``lo < hi``.
+    """Validate ``bounds``: array-like ``(n_features_in, 2)``, ``lo < hi``.
+
+    ``lo`` may be ``-inf`` and ``hi`` ``+inf`` (a support open on that side);
+    NaN, ``lo = +inf`` and ``hi = -inf`` are errors.
 
     Parameters
     ----------
@@ -59,14 +63,14 @@ def check_bounds(bounds, n_features_in=None) -> np.ndarray:
             f"(n_features_in_); pass one [lo, hi] row per column, shape {expected}."
         )
     # First bad row, and its first problem: (problem, row) masks, in order.
-    bad = np.array(
-        [~np.all(np.isfinite(B), axis=1), ~(B[:, 0] < B[:, 1]), _not_float32_boxes(B)]
-    )
+    wrong_inf = np.isnan(B).any(axis=1) | (B[:, 0] == np.inf) | (B[:, 1] == -np.inf)
+    bad = np.array([wrong_inf, ~(B[:, 0] < B[:, 1]), _not_float32_boxes(B)])
     if bad.any():
         i = int(np.flatnonzero(bad.any(axis=0))[0])
         problem = (
-            "is not finite; every row must be a finite [lo, hi] (the model lives "
-            "on a bounded box).",
+            "is not a [lo, hi] row of numbers with lo < +inf and hi > -inf "
+            "(lo may be -inf and hi +inf for a support open on that side; NaN "
+            "is not allowed).",
             "does not have lo < hi; each row is [lo, hi] with lo strictly below hi.",
             "is not a box in float32 (values overflow, or lo and hi round to the "
             "same number), in which the model computes; rescale that column of X.",

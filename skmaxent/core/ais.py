@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from skmaxent.core import chains, hmc, programs
+from skmaxent.core.energy import Geometry, clip, inside
 from skmaxent.core.hmc import EnergyAndGrad
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
@@ -68,8 +69,11 @@ def summarize(log_weights: Array) -> AISInfo:
 class Reference(NamedTuple):
     """A defensive Gaussian reference on the unit box coordinates.
 
-    ``q(u) = (1 - eps) N(u; mean, S) + eps 1[u in [0, 1]^n]``: a normalised
-    density on R^n. ``scale`` is the Cholesky factor of ``S`` (n, n), or its
+    ``q(u) = (1 - eps) N(u; mean, S) + eps D(u)``: a normalised density on
+    R^n, with the defensive part ``D`` uniform on ``[0, 1]`` along axes with
+    two walls and ``N(mean_i, wide_i²)`` along the others (``walls`` as in
+    :class:`~skmaxent.core.energy.Geometry`; ``None``: ``D`` is the uniform
+    distribution on the box). ``scale`` is the Cholesky factor of ``S`` (n, n), or its
     square-root diagonal (n,), and ``inverse`` its inverse (a matrix-vector
     product per evaluation: batched triangular solves are slow on CPU). A
     Gaussian fitted to the model's chains makes the annealing path short
@@ -82,14 +86,22 @@ class Reference(NamedTuple):
     scale: Array
     inverse: Array
     eps: Array
+    wide: Array | None = None
+    walls: Array | None = None
 
 
-def reference_from(positions: Array, eps, inflate, full: bool) -> Reference:
+#: Standard deviations of the defensive Gaussian along axes without two walls,
+#: in units of the chains' own.
+WIDE = 3.0
+
+
+def reference_from(positions: Array, eps, inflate, full: bool, walls=None) -> Reference:
     """The :class:`Reference` of chain ``positions`` (C, n) on the unit box.
 
     Mean and covariance of the chains, the covariance shrunk towards its
     diagonal by ``n / C`` (few chains, many variables) and widened by
     ``inflate`` (standard deviations), a full Cholesky factor or a diagonal.
+    ``walls`` (the support's, or None for the box) set the defensive part.
     """
     C, n = positions.shape
     mean = jnp.mean(positions, axis=0)
@@ -98,14 +110,15 @@ def reference_from(positions: Array, eps, inflate, full: bool) -> Reference:
     var = jnp.diag(cov)
     floor = 1e-6 + 1e-3 * jnp.mean(var)
     eps = jnp.asarray(eps)
+    wide = None if walls is None else WIDE * jnp.sqrt(var + floor)
     if not full:
         scale = inflate * jnp.sqrt(var + floor)
-        return Reference(mean, scale, 1.0 / scale, eps)
+        return Reference(mean, scale, 1.0 / scale, eps, wide, walls)
     shrink = min(1.0, n / C)
     cov = (1 - shrink) * cov + shrink * jnp.diag(var) + floor * jnp.eye(n)
     L = inflate * jnp.linalg.cholesky(cov)
     inverse = jax.scipy.linalg.solve_triangular(L, jnp.eye(n), lower=True)
-    return Reference(mean, L, inverse, eps)
+    return Reference(mean, L, inverse, eps, wide, walls)
 
 
 def _log_gaussian(ref: Reference, u: Array) -> Array:
@@ -130,17 +143,32 @@ def _draw(key, ref: Reference | None, n_particles: int, n_dim: int):
         gauss = ref.mean + z * ref.scale
     else:
         gauss = ref.mean + z @ ref.scale.T
+    defensive = uniform
+    if ref.walls is not None:
+        wide = ref.mean + ref.wide * jax.random.normal(k_u, (n_particles, n_dim))
+        defensive = jnp.where(ref.walls == hmc.BOX, uniform, wide)
     pick = jax.random.uniform(k_c, (n_particles, 1)) < ref.eps
-    u = jnp.where(pick, uniform, gauss)
+    u = jnp.where(pick, defensive, gauss)
     return u, jax.vmap(lambda v: _minus_log_q(ref, v))(u)
+
+
+def _log_defensive(ref: Reference, u: Array) -> Array:
+    """``log D(u)``: uniform on the box's axes, wide Gaussians on the others."""
+    in_box = (u >= 0) & (u <= 1)
+    if ref.walls is None:
+        return jnp.where(jnp.all(in_box), 0.0, -jnp.inf)
+    z = (u - ref.mean) / ref.wide
+    log_n = -0.5 * z * z - jnp.log(ref.wide) - 0.5 * jnp.log(2 * jnp.pi)
+    box = ref.walls == hmc.BOX
+    log_u = jnp.where(in_box, 0.0, -jnp.inf)
+    return jnp.sum(jnp.where(box, log_u, log_n))
 
 
 def _minus_log_q(ref: Reference | None, u: Array) -> Array:
     if ref is None:
         return jnp.zeros((), u.dtype)
-    inside = jnp.all((u >= 0) & (u <= 1))
-    log_uniform = jnp.where(inside, jnp.log(ref.eps), -jnp.inf)
-    return -jnp.logaddexp(jnp.log1p(-ref.eps) + _log_gaussian(ref, u), log_uniform)
+    log_d = jnp.log(ref.eps) + _log_defensive(ref, u)
+    return -jnp.logaddexp(jnp.log1p(-ref.eps) + _log_gaussian(ref, u), log_d)
 
 
 def log_partition(
@@ -153,6 +181,7 @@ def log_partition(
     n_leapfrog: ArrayLike,
     power: float = 2.0,
     reference: Reference | None = None,
+    walls=None,
 ) -> AISInfo:
     """Annealed importance sampling estimate of the log-partition on the unit box.
 
@@ -172,6 +201,8 @@ def log_partition(
         spends more temperatures near the reference, where the weights
         change fastest for most energies.
     reference : None (uniform) or a :class:`Reference`.
+    walls : the support's walls (:func:`skmaxent.core.hmc.reflect`); None for
+        the box. A support with an open side needs a ``reference``.
 
     Returns
     -------
@@ -186,9 +217,10 @@ def log_partition(
     with a reference, plus one to re-temper the cache).
     """
     k_init, k_steps = jax.random.split(key)
-    positions, a0 = _draw(k_init, reference, n_particles, n_dim)
-    inside = jnp.all((positions >= 0) & (positions <= 1), axis=1)
-    positions = jnp.clip(positions, 0.0, 1.0)  # dead particles: any place
+    positions, _ = _draw(k_init, reference, n_particles, n_dim)
+    support = Geometry(None, None, None, None, None, walls)
+    alive = inside(support, positions)
+    positions = clip(support, positions)  # dead particles: any place
 
     def parts(u):
         e, g = energy_and_grad(u)
@@ -214,10 +246,10 @@ def log_partition(
         log_w = log_w - (beta - beta_prev) * (e - a)
         # The chains' cache at this temperature, from the same evaluation.
         hot = hmc.HMCState(u, beta * e + (1 - beta) * a, beta * g + (1 - beta) * ga)
-        hot, _ = chains.step(k, hot, tempered(beta), step_size, n_leapfrog)
+        hot, _ = chains.step(k, hot, tempered(beta), step_size, n_leapfrog, walls)
         return (hot.position, log_w), None
 
-    log_w = jnp.where(inside, 0.0, -jnp.inf).astype(positions.dtype)
+    log_w = jnp.where(alive, 0.0, -jnp.inf).astype(positions.dtype)
     xs = (
         jax.random.split(k_steps, n_temperatures - 1),
         betas[:-2],
@@ -255,7 +287,7 @@ def model_log_partition(
     """
     reference = None
     if positions is not None:
-        reference = reference_from(positions, eps, inflate, full)
+        reference = reference_from(positions, eps, inflate, full, geo.walls)
     return log_partition(
         key,
         energy.on_unit(theta, geo),
@@ -265,4 +297,5 @@ def model_log_partition(
         step_size=step_size,
         n_leapfrog=n_leapfrog,
         reference=reference,
+        walls=geo.walls,
     )

@@ -43,15 +43,27 @@ def refresh(chains, energy_and_grad):
     return init(chains.position, energy_and_grad)
 
 
-def step(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog):
-    """One reflective HMC transition of every chain; ``(chains, HMCInfo (C,))``."""
+def step(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, walls=None):
+    """One reflective HMC transition of every chain; ``(chains, HMCInfo (C,))``.
+
+    ``walls``: the support's walls (:func:`skmaxent.core.hmc.reflect`), None
+    for the box.
+    """
     keys = jax.random.split(key, chains.position.shape[0])
     return jax.vmap(
-        lambda k, s: hmc.step(k, s, energy_and_grad, step_size, n_leapfrog)
+        lambda k, s: hmc.step(k, s, energy_and_grad, step_size, n_leapfrog, walls)
     )(keys, chains)
 
 
-def run(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps: int):
+def run(
+    key: PRNGKey,
+    chains,
+    energy_and_grad,
+    step_size,
+    n_leapfrog,
+    n_steps: int,
+    walls=None,
+):
     """``n_steps`` transitions keeping only per-step means over chains.
 
     Returns the final chains and an :class:`~skmaxent.core.hmc.HMCInfo` of
@@ -61,7 +73,7 @@ def run(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps: i
     """
 
     def body(chains, k):
-        chains, info = step(k, chains, energy_and_grad, step_size, n_leapfrog)
+        chains, info = step(k, chains, energy_and_grad, step_size, n_leapfrog, walls)
         dtype = info.energy.dtype
         summary = hmc.HMCInfo(
             acceptance_rate=jnp.mean(info.acceptance_rate),
@@ -74,11 +86,13 @@ def run(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps: i
     return jax.lax.scan(body, chains, jax.random.split(key, n_steps))
 
 
-def advance(key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps):
+def advance(
+    key: PRNGKey, chains, energy_and_grad, step_size, n_leapfrog, n_steps, walls=None
+):
     """``n_steps`` transitions; the final chains and positions (n_steps, C, n)."""
 
     def body(chains, k):
-        chains, _ = step(k, chains, energy_and_grad, step_size, n_leapfrog)
+        chains, _ = step(k, chains, energy_and_grad, step_size, n_leapfrog, walls)
         return chains, chains.position
 
     return jax.lax.scan(body, chains, jax.random.split(key, n_steps))
@@ -94,7 +108,8 @@ def start(energy, theta: Array, geo: Geometry, positions: Array):
 def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
     """Positions (n_steps, C, n) of chains started at ``positions`` (jitted)."""
     eg = energy.on_unit(theta, geo)
-    _, out = advance(key, init(positions, eg), eg, step_size, n_leapfrog, n_steps)
+    chains = init(positions, eg)
+    _, out = advance(key, chains, eg, step_size, n_leapfrog, n_steps, geo.walls)
     return out
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "unit_geometry",
     "to_user",
     "to_unit",
+    "inside",
+    "clip",
 ]
 
 
@@ -44,6 +46,12 @@ class Geometry(NamedTuple):
         the shifted box (centred coordinates); zeros otherwise.
     mean, std : (p,) the standardisation ``g = (f - mean) / std`` of those
         features, ``coef = theta / std`` (ones and zeros for a plain ``coef``).
+    walls : None when the support is the box ``[low, high]``; otherwise (n,)
+        int32 codes of :func:`skmaxent.core.hmc.reflect` (3: both walls, 1:
+        ``[low, inf)``, 2: ``(-inf, high]``, 0: the line), and ``[low, high]``
+        is only the reference box that scales the chains' coordinates (and
+        the interval of Legendre features). ``None`` compiles the plain box
+        kernel; a walls array, one shared program for every support pattern.
     """
 
     low: Array
@@ -51,15 +59,32 @@ class Geometry(NamedTuple):
     shift: Array
     mean: Array
     std: Array
+    walls: Any = None
 
 
-def unit_geometry(low, high, p: int) -> Geometry:
+def unit_geometry(low, high, p: int, walls=None) -> Geometry:
     """A :class:`Geometry` with ``theta = coef`` (no shift, no standardisation)."""
     low = np.asarray(low, np.float32)
     high = np.asarray(high, np.float32)
-    return Geometry(
-        low, high, np.zeros_like(low), np.zeros(p, np.float32), np.ones(p, np.float32)
-    )
+    zeros, ones = np.zeros(p, np.float32), np.ones(p, np.float32)
+    return Geometry(low, high, np.zeros_like(low), zeros, ones, walls)
+
+
+def inside(geo: Geometry, u: Array) -> Array:
+    """Whether points ``u`` (..., n) of the unit coordinates lie in the support."""
+    if geo.walls is None:
+        return jnp.all((u >= 0) & (u <= 1), axis=-1)
+    ok = ((geo.walls & 1) == 0) | (u >= 0)
+    ok &= ((geo.walls & 2) == 0) | (u <= 1)
+    return jnp.all(ok, axis=-1)
+
+
+def clip(geo: Geometry, u: Array) -> Array:
+    """Points ``u`` (..., n) moved to the nearest point of the support."""
+    if geo.walls is None:
+        return jnp.clip(u, 0.0, 1.0)
+    u = jnp.where((geo.walls & 1) != 0, jnp.maximum(u, 0.0), u)
+    return jnp.where((geo.walls & 2) != 0, jnp.minimum(u, 1.0), u)
 
 
 def to_user(geo: Geometry, u: Array) -> Array:

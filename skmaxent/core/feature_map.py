@@ -186,7 +186,13 @@ class FeatureMap:
         return jnp.stack(T)
 
     def _t(self, x, low, high):
-        return 2 * (x - low) / (high - low) - 1
+        """``x`` mapped to ``[-1, 1]`` on ``[low, high]``, clipped beyond it.
+
+        On a box nothing is clipped; on an open axis ``[low, high]`` is the
+        reference interval, beyond which a Legendre feature is constant (a
+        bounded shape on top of the square that confines the density).
+        """
+        return jnp.clip(2 * (x - low) / (high - low) - 1, -1.0, 1.0)
 
     def _custom(self, x):
         out = []
@@ -369,6 +375,8 @@ class FeatureMap:
                 )
         if "leg" in t and self._max_deg > 0:
             _, D = legendre_table(self._t(x, low, high), self._max_deg, True)
+            inside = (x >= low) & (x <= high)  # constant beyond (see _t)
+            D = jnp.where(inside, D, 0.0)
             g = g + jnp.sum(t["leg"] * D, axis=0) * (2 / (high - low))
         if "cus" in t:
             g = g + jax.grad(self._custom_energy, argnums=1)(t["cus"], x)

@@ -1,13 +1,16 @@
-"""Reflective Hamiltonian Monte Carlo on the unit box ``[0, 1]^n``.
+"""Reflective Hamiltonian Monte Carlo on the unit box ``[0, 1]^n`` and its relatives.
 
-The target is ``p(u) ∝ exp(-E(u))`` on the box. The kernel is blackjax-shaped
-and works on ONE chain: ``init(position, energy_and_grad) -> HMCState`` and
-``step(key, state, energy_and_grad, step_size, n_leapfrog) -> (HMCState,
+The target is ``p(u) ∝ exp(-E(u))`` on the support: by default the box; with
+``walls`` (n,) per axis, ``3`` (walls at 0 and 1), ``1`` (a wall at 0 only:
+``[0, inf)``), ``2`` (at 1 only: ``(-inf, 1]``) or ``0`` (the whole line), so
+that half-bounded and unbounded variables share the kernel. The kernel is
+blackjax-shaped and works on ONE chain: ``init(position, energy_and_grad) ->
+HMCState`` and ``step(key, state, energy_and_grad, step_size, n_leapfrog) -> (HMCState,
 HMCInfo)``; :mod:`skmaxent.core.chains` batches it over chains (``vmap``)
 and steps (``lax.scan``).
 
-The leapfrog integrator reflects at the walls: a coordinate that leaves
-``[0, 1]`` during a drift is folded back and its momentum flipped (see
+The leapfrog integrator reflects at the walls: a coordinate that crosses a
+wall during a drift is folded back and its momentum flipped (see
 :func:`reflect`). The drift with reflections is the exact flow of a free
 particle bouncing elastically in the box, so the whole leapfrog map stays
 volume-preserving and reversible, and the Metropolis correction on
@@ -41,7 +44,12 @@ __all__ = [
     "step",
     "leapfrog",
     "reflect",
+    "BOX",
 ]
+
+#: ``walls`` code of an axis bounded on both sides (bit 1: a wall at 0; bit 2:
+#: a wall at 1).
+BOX = 3
 
 
 class HMCState(NamedTuple):
@@ -75,8 +83,8 @@ class HMCInfo(NamedTuple):
     energy: Array
 
 
-def reflect(position: Array, momentum: Array) -> tuple[Array, Array]:
-    """Fold a free-flight position back into ``[0, 1]``, flipping momenta.
+def reflect(position: Array, momentum: Array, walls=None) -> tuple[Array, Array]:
+    """Fold a free-flight position back into the support, flipping momenta.
 
     A particle moving freely from inside the box towards ``y = u + ε p`` crosses
     the walls ``floor(y)`` times (in absolute value). Unfolding the box into
@@ -84,31 +92,42 @@ def reflect(position: Array, momentum: Array) -> tuple[Array, Array]:
     with ``k = floor(y)`` maps back by ``y - k`` when ``k`` is even and by
     ``1 - (y - k)`` when ``k`` is odd, where an odd number of bounces has
     reversed the direction: the momentum is flipped exactly when ``k`` is odd.
-    Any number of reflections is handled at once.
+    Any number of reflections is handled at once. An axis with one wall
+    folds once (``|y|`` for a wall at 0, ``1 - |1 - y|`` at 1), an axis with
+    none not at all.
 
     Why the Metropolis step stays exact: the result equals the elastic
-    billiard flow of a free particle in the box, which is Hamiltonian. On each
-    piece ``{floor(y) = k}`` the fold is a translation or a mirror of ``(y, p)``
-    (Jacobian determinant ±1), so the drift preserves volume; and running
-    the billiard from the end point with the momentum negated retraces the same
-    path back, so the drift is reversible. Leapfrog composes it symmetrically
-    with two half-kicks and inherits both properties.
+    billiard flow of a free particle in the support, which is Hamiltonian. On
+    each piece ``{floor(y) = k}`` the fold is a translation or a mirror of
+    ``(y, p)`` (Jacobian determinant ±1), so the drift preserves volume; and
+    running the billiard from the end point with the momentum negated retraces
+    the same path back, so the drift is reversible. Leapfrog composes it
+    symmetrically with two half-kicks and inherits both properties.
 
     Parameters
     ----------
     position : (n,) unfolded position ``u + ε p`` (any real values).
     momentum : (n,) momentum before the reflections.
+    walls : (n,) integer codes (see the module docstring), or None for the box.
 
     Returns
     -------
-    position : (n,) in ``[0, 1]``.
+    position : (n,) in the support.
     momentum : (n,) with components flipped where an odd number of walls was hit.
     """
     # Cheap form of the fold: m = y - 2 round(y / 2) lies in [-1, 1], |m| is
     # the folded position and m < 0 exactly when floor(y) is odd (one
     # multiply, round, fma, abs and select; no floor-mod).
     m = position - 2.0 * jnp.round(0.5 * position)
-    return jnp.abs(m), jnp.where(m < 0, -momentum, momentum)
+    if walls is None:
+        return jnp.abs(m), jnp.where(m < 0, -momentum, momentum)
+    y = position
+    one_wall = jnp.where(walls == 1, jnp.abs(y), 1.0 - jnp.abs(1.0 - y))
+    folded = jnp.where(walls == BOX, jnp.abs(m), jnp.where(walls == 0, y, one_wall))
+    flip = jnp.where(
+        walls == BOX, m < 0, jnp.where(walls == 1, y < 0, (walls == 2) & (y > 1))
+    )
+    return folded, jnp.where(flip, -momentum, momentum)
 
 
 def leapfrog(
@@ -118,10 +137,12 @@ def leapfrog(
     energy_and_grad: EnergyAndGrad,
     step_size: ArrayLike,
     n_leapfrog: ArrayLike,
+    walls=None,
 ) -> tuple[Array, Array, Array, Array]:
     """``n_leapfrog >= 1`` reflective leapfrog steps (kick/2, drift, kick/2).
 
-    ``energy_grad`` is the cached gradient at ``position``; every step costs
+    ``energy_grad`` is the cached gradient at ``position``; ``walls`` as in
+    :func:`reflect`; every step costs
     one ``energy_and_grad`` evaluation. ``n_leapfrog`` may be traced (the loop
     is a ``lax.fori_loop``).
 
@@ -138,7 +159,7 @@ def leapfrog(
     half = 0.5 * step_size
 
     def drift(u, p):
-        return reflect(u + step_size * p, p)
+        return reflect(u + step_size * p, p, walls)
 
     def body(_, carry):
         u, p = drift(*carry)
@@ -166,12 +187,14 @@ def step(
     energy_and_grad: EnergyAndGrad,
     step_size: ArrayLike,
     n_leapfrog: ArrayLike,
+    walls=None,
 ) -> tuple[HMCState, HMCInfo]:
     """One reflective HMC transition of one chain.
 
     Draws a standard Gaussian momentum (identity mass), integrates
     ``n_leapfrog`` reflective leapfrog steps of size ``step_size`` (both may be
-    traced; ``n_leapfrog >= 1``), and accepts with probability
+    traced; ``n_leapfrog >= 1``) with reflections at ``walls`` (see
+    :func:`reflect`; ``None``: the box), and accepts with probability
     ``min(1, exp(H_0 - H_1))``. A non-finite or divergent proposal
     (``H_1 - H_0 > 1000``) is rejected. Costs ``n_leapfrog`` evaluations of
     ``energy_and_grad``: the state caches the energy and gradient at its
@@ -181,7 +204,7 @@ def step(
     u0 = state.position
     p0 = jax.random.normal(k_momentum, u0.shape, dtype=u0.dtype)
     u1, p1, e1, g1 = leapfrog(
-        u0, p0, state.energy_grad, energy_and_grad, step_size, n_leapfrog
+        u0, p0, state.energy_grad, energy_and_grad, step_size, n_leapfrog, walls
     )
     h0 = state.energy + 0.5 * jnp.sum(p0 * p0)
     h1 = e1 + 0.5 * jnp.sum(p1 * p1)

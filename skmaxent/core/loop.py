@@ -90,7 +90,9 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
     current = jax.lax.cond(
         phase.learn, lambda c: chains.refresh(c, eg), lambda c: c, state.chains
     )
-    moved, info = chains.step(k_step, current, eg, state.step_size, config.n_leapfrog)
+    moved, info = chains.step(
+        k_step, current, eg, state.step_size, config.n_leapfrog, problem.geo.walls
+    )
     theta, opt_state, stats = objective.iterate(
         state.theta, state.opt_state, moved.position, problem, phase.learn & active
     )

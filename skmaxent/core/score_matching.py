@@ -13,6 +13,11 @@ so ``coef = Γ⁻¹ g``: one linear solve, no log Z and no chains (Yu, Drton &
 Shojaie, "Generalized score matching for general domains", 2022). The weight
 ``x(1 - x)`` is the Jacobi weight of the Legendre polynomials: at ``coef = 0``
 the estimating equations are the maximum-entropy moment equations.
+
+An axis open on one side takes the distance to its one wall as its weight
+(``x - lo`` on ``[lo, inf)``), and an axis open on both sides the weight 1
+(Hyvärinen's original loss): :func:`unit_weights` in the chains' unit
+coordinates, where the walls sit at 0 and 1.
 """
 
 import jax
@@ -54,6 +59,27 @@ def _system(f, X, h, dh, weights, p):
     return gamma, gvec
 
 
+def unit_weights(U: Array, walls=None) -> tuple[Array, Array]:
+    """``(h, dh/du)`` (N, n) in unit coordinates for the support's ``walls``.
+
+    ``u (1 - u)`` between two walls (``None``: every axis), ``u`` with a wall
+    at 0 only, ``1 - u`` at 1 only, and 1 on an axis with no wall.
+    """
+    if walls is None:
+        return U * (1.0 - U), 1.0 - 2.0 * U
+    h = jnp.where(
+        walls == 3,
+        U * (1.0 - U),
+        jnp.where(walls == 1, U, jnp.where(walls == 2, 1.0 - U, jnp.ones_like(U))),
+    )
+    dh = jnp.where(
+        walls == 3,
+        1.0 - 2.0 * U,
+        jnp.where(walls == 1, 1.0, jnp.where(walls == 2, -1.0, 0.0)),
+    )
+    return h, jnp.broadcast_to(dh, U.shape).astype(U.dtype)
+
+
 @programs.jit(static_argnames=("fm",))
 def score_matching_system(
     X: Array, weights: Array, low: Array, high: Array, fm
@@ -83,7 +109,7 @@ def score_matching_system(
 
 @programs.jit(static_argnames=("fm",))
 def standardised_system(
-    U: Array, weights: Array, low: Array, high: Array, scale: Array, fm
+    U: Array, weights: Array, low: Array, high: Array, scale: Array, fm, walls=None
 ) -> tuple[Array, Array]:
     """:func:`score_matching_system` of the features ``scale * f``, in unit coordinates.
 
@@ -93,14 +119,16 @@ def standardised_system(
     ``g / s`` for ``s = 1 / scale``, computed without any product of
     user-unit sizes: with ``scale`` the features' inverse spreads no entry
     under- or overflows float32 whatever the units (a box of width 1e-12
-    gives ``h ~ 1e-24`` and ``Γ ~ 1e-48`` in user units).
+    gives ``h ~ 1e-24`` and ``Γ ~ 1e-48`` in user units). ``walls``: the
+    support's (:func:`unit_weights`), ``[low, high]`` then its reference box.
     """
     width = high - low
 
     def f(u):
         return scale * fm.values(low + u * width, low, high)
 
-    return _system(f, U, U * (1.0 - U), 1.0 - 2.0 * U, weights, fm.n_features_out)
+    h, dh = unit_weights(U, walls)
+    return _system(f, U, h, dh, weights, fm.n_features_out)
 
 
 def _quadratic_index(n: int):
@@ -126,7 +154,7 @@ def _quadratic_index(n: int):
 
 @programs.jit(static_argnames=("n",))
 def quadratic_system(
-    X: Array, weights: Array, low: Array, high: Array, n: int
+    X: Array, weights: Array, low: Array, high: Array, n: int, walls=None
 ) -> tuple[Array, Array]:
     """``(Γ, g)`` for the ``"quadratic"`` preset from ``n`` blocks, O(N n³).
 
@@ -134,10 +162,15 @@ def quadratic_system(
     ``sum_j 1/2 θ_j·M_j·θ_j + θ_j·v_j`` with ``M_j = mean_i h_ij x̃_i x̃_iᵀ`` and
     ``v_j = mean_i ∂_j h_ij x̃_i + mean_i h_ij e_(1+j)``; Γ and g are these
     blocks scattered into feature coordinates, never an (N, n, p) Jacobian.
+    With ``walls`` (:func:`unit_weights`), ``X`` must be in unit coordinates
+    (``low = 0``, ``high = 1``).
     """
     idx, scale = _quadratic_index(n)
-    h = (X - low) * (high - X)
-    dh = (low + high) - 2.0 * X
+    if walls is None:
+        h = (X - low) * (high - X)
+        dh = (low + high) - 2.0 * X
+    else:
+        h, dh = unit_weights(X, walls)
     Xt = jnp.concatenate([jnp.ones((X.shape[0], 1), X.dtype), X], axis=1)
     M = jnp.einsum("i,ij,ia,ib->jab", weights, h, Xt, Xt)
     v = jnp.einsum("i,ij,ia->ja", weights, dh, Xt)

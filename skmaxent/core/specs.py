@@ -119,7 +119,11 @@ class Legendre:
     """Shifted Legendre polynomial of degree ``degree`` at ``u_i``.
 
     ``P_degree(2 u_i - 1)`` with ``u_i = (x_i - lo_i) / (hi_i - lo_i)`` in ``[0, 1]``,
-    where ``lo_i, hi_i`` are the bounds of column ``i``.
+    where ``lo_i, hi_i`` are the bounds of column ``i``. On a column open on
+    some side they are its reference interval (the data's or the targets'
+    mean plus or minus 3 standard deviations, cut at a finite wall), and
+    ``u_i`` is clipped to ``[0, 1]``: the feature is constant beyond it, a
+    bounded shape on top of ``Moment(i, 2)``, which must confine the density.
 
     Parameters
     ----------
@@ -162,7 +166,12 @@ class Custom:
 
 
 SPEC_TYPES = (Moment, Product, Indicator, Legendre, Custom)
-PRESETS = ("linear", "quadratic")
+#: ``"legendre<d>"`` for d = 3..8: the quadratic preset plus each variable's
+#: Legendre polynomials of degrees 3..d (a marginal shape on top of the
+#: Gaussian; readable as a grid value: ``{"features": ["quadratic",
+#: "legendre4"]}``).
+LEGENDRE_PRESETS = tuple(f"legendre{d}" for d in range(3, 9))
+PRESETS = ("linear", "quadratic", *LEGENDRE_PRESETS)
 
 
 def _preset(name: str, n: int) -> tuple:
@@ -171,7 +180,12 @@ def _preset(name: str, n: int) -> tuple:
         return linear
     squares = tuple(Moment(i, 2) for i in range(n))
     products = tuple(Product(i, j) for i in range(n) for j in range(i + 1, n))
-    return linear + squares + products
+    quadratic = linear + squares + products
+    if name == "quadratic":
+        return quadratic
+    degree = int(name.removeprefix("legendre"))
+    shape = tuple(Legendre(i, d) for i in range(n) for d in range(3, degree + 1))
+    return quadratic + shape
 
 
 def _columns(spec) -> tuple[int, ...]:
@@ -194,10 +208,12 @@ def resolve_features(features, n_features_in: int) -> tuple:
 
     Parameters
     ----------
-    features : {"linear", "quadratic"} or sequence of specs
+    features : str preset or sequence of specs
+        A preset: ``"linear"``, ``"quadratic"``, ``"legendre3"`` ... ``"legendre8"``.
         ``"linear"`` is every ``Moment(i)``; ``"quadratic"`` is every
         ``Moment(i)``, then every ``Moment(i, 2)``, then every ``Product(i, j)``
-        with ``i < j``.
+        with ``i < j``; ``"legendre<d>"`` is ``"quadratic"`` followed by every
+        ``Legendre(i, k)`` for ``k = 3..d`` (variable by variable).
     n_features_in : int
         Number of columns of ``X``; spec column indices must lie in
         ``[0, n_features_in)``.
@@ -211,8 +227,9 @@ def resolve_features(features, n_features_in: int) -> tuple:
     if isinstance(features, str):
         if features not in PRESETS:
             raise ValueError(
-                f"features={features!r} is not a preset; use 'linear', 'quadratic' "
-                "or a sequence of specs from skmaxent.features."
+                f"features={features!r} is not a preset; use 'linear', 'quadratic', "
+                "'legendre3' to 'legendre8', or a sequence of specs from "
+                "skmaxent.features."
             )
         return _preset(features, n)
     if isinstance(features, SPEC_TYPES):
