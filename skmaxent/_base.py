@@ -233,10 +233,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
+            Points in user units.
 
         Returns
         -------
         energy : ndarray of shape (n_samples,)
+            ``E(x)`` of each row.
         """
         return self._energies(self._check_X(X))
 
@@ -249,10 +251,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
+            Points in user units.
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            ``log p(x)`` of each row.
         """
         X = self._check_X(X)
         out = -self._energies(X) - self.log_partition_
@@ -274,12 +278,14 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
+            Points in user units.
         y : None
             Ignored.
 
         Returns
         -------
         score : float
+            Mean of ``score_samples(X)``.
         """
         del y
         return float(np.mean(self.score_samples(X)))
@@ -290,10 +296,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features_in_)
+            Points in user units.
 
         Returns
         -------
         F : ndarray of shape (n_samples, n_features_out)
+            Feature values, in the order of ``get_feature_names_out()``.
         """
         return self._features(self._check_X(X))
 
@@ -308,6 +316,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         names : ndarray of str objects
+            One name per feature, e.g. ``"x0"``, ``"x0^2"``, ``"x0*x1"``.
         """
         check_is_fitted(self)
         if input_features is not None:
@@ -333,11 +342,14 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=1
+            Number of draws.
         random_state : None, int or RandomState, default=None
+            Seeds the draws.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features_in_)
+            Draws in user units.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:

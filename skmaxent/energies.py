@@ -106,7 +106,20 @@ class MLP:
             object.__setattr__(self, "bounds", tuple(map(tuple, b.tolist())))
 
     def init(self, key, n_features_in):
-        """Parameters: ``(layers, w)``, layers a tuple of ``(W, b)``; LeCun normal."""
+        """Draw starting parameters: LeCun-normal weights, the last layer zero.
+
+        Parameters
+        ----------
+        key : jax.Array
+            PRNG key.
+        n_features_in : int
+            Number of variables.
+
+        Returns
+        -------
+        params : tuple
+            ``(layers, w)``, ``layers`` a tuple of ``(W, b)`` pairs.
+        """
         sizes = (int(n_features_in), *self.hidden)
         keys = jax.random.split(key, len(self.hidden))
         layers = tuple(
@@ -119,7 +132,20 @@ class MLP:
         return layers, jnp.zeros((sizes[-1],))
 
     def on_unit_box(self, params, u):
-        """The energy at one point ``u`` of the unit box ``[0, 1]^n``."""
+        """Evaluate the energy at one point ``u`` of the unit box ``[0, 1]^n``.
+
+        Parameters
+        ----------
+        params : tuple
+            Parameters from :meth:`init`.
+        u : jax.Array of shape (n_features_in,)
+            The point, on the unit box.
+
+        Returns
+        -------
+        energy : jax.Array of shape ()
+            ``E`` at ``u``.
+        """
         layers, w = params
         act = _ACTIVATIONS[self.activation]
         h = 2.0 * u - 1.0
@@ -144,6 +170,22 @@ def check_energy(energy, key, n_features_in, bounds):
     Checks that ``init`` returns a pytree of finite floating-point arrays, and
     that the energy at a few points of the box (centre and corners) is a
     finite scalar with finite gradients in ``params`` and ``x``.
+
+    Parameters
+    ----------
+    energy : object
+        An energy with ``init(key, n_features_in)`` and ``__call__(params, x)``.
+    key : jax.Array
+        PRNG key for ``init``.
+    n_features_in : int
+        Number of variables.
+    bounds : ndarray of shape (n_features_in, 2)
+        The box; the energy is evaluated at its centre and corners.
+
+    Returns
+    -------
+    params : pytree
+        The initial parameters, ``energy.init(key, n_features_in)``.
 
     Raises
     ------

@@ -37,7 +37,15 @@ def _check_int(owner, field, value, minimum):
 
 @dataclass(frozen=True)
 class Moment:
-    """``x_i ** power``."""
+    """``x_i ** power``.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    power : int, default=1
+        Positive integer power.
+    """
 
     i: int
     power: int = 1
@@ -49,7 +57,13 @@ class Moment:
 
 @dataclass(frozen=True)
 class Product:
-    """``x_i * x_j`` with ``i != j``."""
+    """``x_i * x_j`` with ``i != j``.
+
+    Parameters
+    ----------
+    i, j : int
+        Two different columns of ``X``.
+    """
 
     i: int
     j: int
@@ -66,7 +80,15 @@ class Product:
 
 @dataclass(frozen=True)
 class Indicator:
-    """``1[low <= x_i < high]``."""
+    """``1[low <= x_i < high]``.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    low, high : float
+        Finite limits of the interval, ``low < high``.
+    """
 
     i: int
     low: float
@@ -102,6 +124,13 @@ class Legendre:
     mean plus or minus 3 standard deviations, cut at a finite wall), and
     ``u_i`` is clipped to ``[0, 1]``: the feature is constant beyond it, a
     bounded shape on top of ``Moment(i, 2)``, which must confine the density.
+
+    Parameters
+    ----------
+    i : int
+        Column of ``X``.
+    degree : int
+        Non-negative degree.
     """
 
     i: int
@@ -117,6 +146,13 @@ class Custom:
     """``fn(x)``, a JAX-traceable scalar function of one point ``x``.
 
     ``x`` has shape ``(n_features_in_,)`` and is in user units.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x) -> scalar``, written with ``jax.numpy``.
+    name : str
+        The feature's name in ``get_feature_names_out()``.
     """
 
     fn: Callable
@@ -184,7 +220,8 @@ def resolve_features(features, n_features_in: int) -> tuple:
 
     Returns
     -------
-    specs : tuple of specs, in feature order.
+    specs : tuple of specs
+        The specs, in feature order.
     """
     n = n_features_in
     if isinstance(features, str):
