@@ -298,7 +298,7 @@ class MaxEntDual(_BaseEBM):
             penalty=penalties.build(1.0 / std, self.alpha, self.roughness, R),
             report=identity_report(p),
             learning_rate=np.float32(self.learning_rate),
-            max_norm=np.float32(s.max_norm),
+            max_norm=np.float32(s.max_norm * np.sqrt(fm.n_features_in)),
             damping=np.float32(s.cg_damping if matrix_free else s.damping),
             ema=np.float32(s.ema),
             target_accept=np.float32(s.target_accept),
