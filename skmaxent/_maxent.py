@@ -81,8 +81,12 @@ class MaxEntDual(_BaseEBM):
         damped by 0.3 of the Fisher's mean diagonal; the convergence rule's
         standard error then comes from 32 groups of chains. That path
         guarantees the moment equations as the dense one does, but resolves
-        parameter directions the moments barely see more slowly. ``alpha``
-        and ``roughness`` are one sparse penalty operator on both paths.
+        parameter directions the moments barely see more slowly. With as
+        many features as chains or more, the dense step is damped by 0.3 too
+        (the chains' Fisher is then rank-deficient). The step is clipped to
+        a Fisher norm of ``0.5 sqrt(n_features_in_)`` (a KL budget per
+        variable) before ``learning_rate`` scales it. ``alpha`` and
+        ``roughness`` are one sparse penalty operator on both paths.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).
@@ -290,7 +294,10 @@ class MaxEntDual(_BaseEBM):
         R = None
         if self.roughness > 0:
             R = roughness_entries(fm.specs, box[:, 0], box[:, 1])
-        matrix_free = p > s.dense_max_features
+        # The chains' Fisher has rank < n_chains: with as many features or
+        # more, directions it does not see would be amplified by 1 / damping
+        # (the 300-variable chain MRF blew up); damp as the matrix-free path.
+        heavy = p > s.dense_max_features or p >= self.n_chains
         zeros, walls = np.zeros_like(low), walls_of(bounds)
         return Problem(
             geo=Geometry(low, high, zeros, _f32(mean), _f32(std), walls),
@@ -299,7 +306,7 @@ class MaxEntDual(_BaseEBM):
             report=identity_report(p),
             learning_rate=np.float32(self.learning_rate),
             max_norm=np.float32(s.max_norm * np.sqrt(fm.n_features_in)),
-            damping=np.float32(s.cg_damping if matrix_free else s.damping),
+            damping=np.float32(s.cg_damping if heavy else s.damping),
             ema=np.float32(s.ema),
             target_accept=np.float32(s.target_accept),
             **prior_fields(priors, self.n_chains),

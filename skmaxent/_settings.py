@@ -29,11 +29,13 @@ class Settings:
     Dual (MaxEntDual)
         dense_max_features : above it the natural step is matrix-free
             (conjugate gradients). cg_iter : CG iterations per step.
-        cg_damping, damping : damping of the matrix-free and dense steps,
-            relative to the mean diagonal of ``F + Q``. max_norm : the step's
-            clip in Fisher norm per square root of the number of variables
-            (a KL budget per variable, so that the iterations from a far
-            start do not grow with the number of variables). ema : weight
+        cg_damping, damping : damping of the matrix-free (or as many
+            features as chains, where the chains' Fisher is rank-deficient)
+            and dense steps, relative to the mean diagonal of ``F + Q``.
+            max_norm : the step's clip in Fisher norm per square root of
+            the number of variables (a KL budget per variable, so that the
+            iterations from a far start do not grow with the number of
+            variables). ema : weight
             of the Fisher moving average.
     Moment matching (MomentMatchingEBM)
         max_grad_norm : gradient clipping norm before Adam.
