@@ -1,6 +1,7 @@
 """MaxLikelihoodEBM: an energy-based model fitted by maximum likelihood on chains."""
 
 import math
+from dataclasses import replace
 from numbers import Integral, Real
 
 import jax
@@ -11,6 +12,7 @@ from skmaxent._base import _BaseEBM, split_key
 from skmaxent._centring import shift_map
 from skmaxent._data import feature_means, feature_values
 from skmaxent._host import Rule
+from skmaxent._settings import Settings
 from skmaxent._smm import MomentMatchingEBM
 from skmaxent.core.energy import Linear as LinearEnergy
 from skmaxent.core.energy import unit_geometry
@@ -21,8 +23,8 @@ __all__ = ["MaxLikelihoodEBM"]
 
 #: Held-out rows the early-stopping criterion is evaluated on, at most.
 _MAX_VALIDATION_ROWS = 4096
-#: Held-out rows below which ``early_stopping="auto"`` does not hold rows out.
-_MIN_VALIDATION_ROWS = 10
+#: Adam's learning rate with ``learning_rate="auto"``: linear, other energies.
+_AUTO_RATE = {True: 0.02, False: 0.005}
 
 
 def _f32(a):
@@ -116,17 +118,19 @@ class MaxLikelihoodEBM(_BaseEBM):
     batch_size : int, default=256
         Data rows drawn (with replacement, by weight) per iteration for the
         data term of a non-linear energy.
-    early_stopping : "auto" or bool, default="auto"
+    early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows of ``X`` and stop when
-        their generalised score-matching loss (below) has not improved for
-        ``n_iter_no_change`` windows of 50 iterations; the fit is then the
-        best window's mean iterate. ``"auto"``: on for non-linear energies
-        when at least 10 rows would be held out, off for the linear energy
-        (a convex fit whose regulariser is ``alpha``, and which then uses
-        every row, like :class:`MaxEntDual`).
+        their generalised score-matching loss (see Notes) has not improved
+        for ``n_iter_no_change`` windows of 50 iterations; the fit is then
+        the best window's mean iterate (also when ``max_iter`` ends it). Off
+        by default: the linear energy is a convex fit regularised by
+        ``alpha`` that should see every row (as :class:`MaxEntDual` does),
+        and for neural energies the criterion is noisy (it involves second
+        derivatives of the energy) -- use it for small data sets and large
+        networks.
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int, default=10
         Windows without improvement of the held-out loss before stopping.
     n_chains : int, default=512
         Persistent HMC chains.
@@ -135,9 +139,10 @@ class MaxLikelihoodEBM(_BaseEBM):
     step_size : "auto" or float, default="auto"
         HMC step size on the unit box; ``"auto"`` tracks the median chain's
         acceptance towards 0.8 until the fit has converged.
-    learning_rate : float, default=0.02
-        Adam's learning rate.
-    max_iter : int, default=1000
+    learning_rate : "auto" or float, default="auto"
+        Adam's learning rate; ``"auto"`` is 0.02 for the linear energy (on
+        standardised coefficients) and 0.005 for other energies.
+    max_iter : int, default=2000
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
         Tolerance of the convergence rule, checked on windows of 50
@@ -146,11 +151,13 @@ class MaxLikelihoodEBM(_BaseEBM):
         ``max_k (|e_k| - z SE_k) < tol``, ``SE_k`` from the per-chain window
         means and ``z`` the Bonferroni-corrected two-sided 5% normal
         quantile. Otherwise the rule is on the penalised gradient (per
-        parameter): the mean of the last 4 windows' mean gradients must be
-        indistinguishable from one below ``tol``, ``SE_k`` the spread of
-        those means over 2 and ``z`` Student's quantile with 3 degrees of
-        freedom, Bonferroni-corrected. The iterates are then averaged over
-        the next 200 iterations.
+        parameter): the mean of the last 16 windows' mean gradients (800
+        iterations) must be indistinguishable from one below ``tol``,
+        ``SE_k`` the spread of those means over 4 and ``z`` Student's
+        quantile with 15 degrees of freedom, Bonferroni-corrected over the
+        parameters (with fewer windows that quantile, for a network's
+        thousand parameters, would declare any noisy gradient zero). The
+        iterates are then averaged over the next 200 iterations.
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"
@@ -248,13 +255,19 @@ class MaxLikelihoodEBM(_BaseEBM):
 
     #: A box only (``bounds=None``: the data's range widened by 5%).
     _open_supports = False
+    #: The batch-means gradient rule over 16 windows (see ``tol``).
+    _settings = replace(Settings(), n_windows=16)
 
     _parameter_constraints: dict = {
         **_BaseEBM._parameter_constraints,
         "energy_model": [StrOptions({"linear"}), Linear, HasMethods(["init"])],
         "energy_penalty": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "early_stopping": ["boolean"],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
@@ -269,14 +282,14 @@ class MaxLikelihoodEBM(_BaseEBM):
         roughness=0.0,
         energy_penalty=0.0,
         batch_size=256,
-        early_stopping="auto",
+        early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=10,
         n_chains=512,
         n_leapfrog=5,
         step_size="auto",
-        learning_rate=0.02,
-        max_iter=1000,
+        learning_rate="auto",
+        max_iter=2000,
         tol=1e-3,
         warm_start=False,
         init="auto",
@@ -359,7 +372,7 @@ class MaxLikelihoodEBM(_BaseEBM):
                 "init='auto' or 'zero' with other energies."
             )
         n_val = int(round(self.validation_fraction * n_rows))
-        if self.early_stopping is True and not 1 <= n_val < n_rows:
+        if self.early_stopping and not 1 <= n_val < n_rows:
             raise ValueError(
                 f"early_stopping=True holds out validation_fraction="
                 f"{self.validation_fraction} of the {n_rows} row(s) of X with "
@@ -367,12 +380,7 @@ class MaxLikelihoodEBM(_BaseEBM):
                 "pass more rows, another validation_fraction, or "
                 "early_stopping=False."
             )
-        early = self.early_stopping is True or (
-            self.early_stopping == "auto"
-            and not linear
-            and n_val >= _MIN_VALIDATION_ROWS
-        )
-        return linear, early
+        return linear, bool(self.early_stopping)
 
     def _split(self, X, w, early, key):
         """``(train rows, weights, held-out rows, weights)``."""
@@ -422,7 +430,11 @@ class MaxLikelihoodEBM(_BaseEBM):
             fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init
         )
         K = len(theta0)
-        problem = self._smm_problem(fm, bounds, mu, sh, mean, std, K, linear, ())
+        rate = self.learning_rate
+        rate = _AUTO_RATE[linear] if rate == "auto" else rate
+        problem = self._smm_problem(
+            fm, bounds, mu, sh, mean, std, K, linear, (), rate=rate
+        )
         data = self._data(fm, X, w, box, sh, mean, std, linear, k_batch)
         problem = problem._replace(data=data)
         energy = LinearEnergy(fm) if linear else flat
