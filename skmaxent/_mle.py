@@ -319,7 +319,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y=None, *, sample_weight=None, moments=None):
+    def fit(self, X=None, y=None, *, sample_weight=None, moments=None):
         """Fit the model to data ``X`` by maximum likelihood.
 
         Parameters
