@@ -5,16 +5,20 @@ Datasets bundled with scikit-learn (column subsets), standardised inside a
 shuffled folds) over its own grid, with default ``bounds``:
 
 - ``MaxEntDual("quadratic")`` over ``alpha``;
+- ``MaxLikelihoodEBM("quadratic")`` (linear energy) over ``alpha``, and
+  ``MaxLikelihoodEBM`` with an ``MLP(hidden=(32, 32))`` energy over
+  ``alpha`` (label ``MaxLikelihoodMLP``);
 - ``GaussianMixture`` over ``n_components``;
 - ``KernelDensity`` over ``bandwidth``.
 
 Printed per dataset: the held-out mean log-likelihood of each chosen model
 (mean of ``score_samples``, also the grid searches' scoring),
 the number of non-finite fold scores in its grid search, fit time, and for
-MaxEntDual an independent check of the reported score: ``log Z`` of the
-refitted model by defensive importance sampling (400,000 draws from a
-mixture of a Gaussian fitted to the model's samples, widened 1.5x, and the
-uniform distribution on its box; the estimate's standard error is printed),
+MaxEntDual and MaxLikelihoodEBM an independent check of the reported
+score: ``log Z`` of the refitted model by defensive importance sampling
+(400,000 draws from a mixture of a Gaussian fitted to the model's samples,
+widened 1.5x, and the uniform distribution on its box; the estimate's
+standard error is printed),
 so that ``score + log_partition_ - log Z_IS`` is the score with an
 independent normaliser.
 
@@ -40,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import write_results  # noqa: E402
 
-from skmaxent import MaxEntDual  # noqa: E402
+from skmaxent import MaxEntDual, MaxLikelihoodEBM  # noqa: E402
+from skmaxent.energies import MLP  # noqa: E402
 
 CASES = [
     ("wine, 3 columns", datasets.load_wine, [0, 1, 2]),
@@ -54,6 +59,14 @@ MODELS = {
     "MaxEntDual": (
         MaxEntDual(random_state=0),
         {"maxentdual__alpha": [0.0, 1e-4, 1e-3]},
+    ),
+    "MaxLikelihoodEBM": (
+        MaxLikelihoodEBM(random_state=0),
+        {"maxlikelihoodebm__alpha": [0.0, 1e-4, 1e-3]},
+    ),
+    "MaxLikelihoodMLP": (
+        MaxLikelihoodEBM(energy_model=MLP(hidden=(32, 32)), random_state=0),
+        {"maxlikelihoodebm__alpha": [0.0, 1e-4]},
     ),
     "GaussianMixture": (
         GaussianMixture(random_state=0),
@@ -121,7 +134,7 @@ def run_case(name, loader, cols):
             "seconds": seconds,
             "best": search.best_params_,
         }
-        if label == "MaxEntDual":
+        if label.startswith(("MaxEntDual", "MaxLikelihood")):
             model = search.best_estimator_[-1]
             log_z, se = importance_log_z(model)
             row["log_z"], row["log_z_std"] = (

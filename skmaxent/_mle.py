@@ -40,6 +40,14 @@ def _padded(U, w, size):
     return out, weights
 
 
+def _widen(bounds):
+    """The 5%-widened data box of :func:`skmaxent._validation.infer_bounds`
+    turned into the data's range widened by 50% of it on each side."""
+    centre = bounds.mean(axis=1)
+    r = (bounds[:, 1] - bounds[:, 0]) / 1.1  # the data's range
+    return np.stack([centre - r, centre + r], axis=1)
+
+
 def _pow2(n: int) -> int:
     """The power of two at or above ``n`` (shapes in few buckets: few compiles)."""
     return 1 << max(0, math.ceil(math.log2(max(n, 1))))
@@ -101,8 +109,10 @@ class MaxLikelihoodEBM(_BaseEBM):
         ``__call__(params, x) -> scalar`` (one point, user units) is
         accepted; see :mod:`skmaxent.energies`.
     bounds : array-like of shape (n_features_in_, 2), default=None
-        The box (finite); ``None`` infers it from ``X``, widened by 5% of the
-        range on each side.
+        The box (finite). ``None`` infers it from ``X``: the range of each
+        column widened by 50% of it on each side, so that held-out rows
+        beyond the training rows' range (cross-validation, a ``Pipeline``
+        with a scaler) keep a finite log-density.
     alpha : float, default=0.0
         Weight decay: the L2 penalty ``alpha/2 |params|^2`` (on standardised
         coefficients ``coef * s`` for the linear energy).
@@ -253,7 +263,7 @@ class MaxLikelihoodEBM(_BaseEBM):
     (5, 1)
     """
 
-    #: A box only (``bounds=None``: the data's range widened by 5%).
+    #: A box only (``bounds=None``: the data's range widened by 50%).
     _open_supports = False
     #: The batch-means gradient rule over 16 windows (see ``tol``).
     _settings = replace(Settings(), n_windows=16)
@@ -415,6 +425,8 @@ class MaxLikelihoodEBM(_BaseEBM):
     def _fit(self, X, moments, sample_weight):
         del moments
         fm, bounds, _, X, w, box = self._fit_input(X, None, sample_weight)
+        if self.bounds is None:  # held-out rows beyond the data's range stay in
+            bounds = box = _widen(bounds)
         linear, early = self._check_params(int(np.sum(w > 0)))
         keys = split_key(self.random_state, 6)
         key, k_params, k_init, k_ais, k_split, k_batch = keys
