@@ -266,3 +266,15 @@ def _leaves(params):
     import jax
 
     return np.concatenate([np.ravel(a) for a in jax.tree.leaves(params)])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_default_bounds_keep_rows_beyond_the_training_range():
+    X = np.random.default_rng(5).normal(size=(200, 2))
+    model = MaxLikelihoodEBM(n_chains=64, max_iter=100, random_state=0).fit(X)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    # The data's range widened by 50% of it on each side.
+    expected = np.stack([lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo)], axis=1)
+    np.testing.assert_allclose(model.bounds_, expected, rtol=1e-12)
+    beyond = np.array([[hi[0] + 0.4 * (hi[0] - lo[0]), 0.0]])
+    assert np.isfinite(model.score_samples(beyond)).all()
