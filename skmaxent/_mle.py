@@ -1,6 +1,5 @@
 """MaxLikelihoodEBM: an energy-based model fitted by maximum likelihood on chains."""
 
-import math
 from dataclasses import replace
 from numbers import Integral, Real
 
@@ -10,70 +9,21 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent._base import _BaseEBM, split_key
 from skmaxent._centring import shift_map
-from skmaxent._data import feature_means, feature_values
+from skmaxent._data import feature_means
 from skmaxent._host import Rule
+from skmaxent._likelihood import AUTO_RATE, EarlyStop, split, training_data, widen
 from skmaxent._settings import Settings
 from skmaxent._smm import MomentMatchingEBM
 from skmaxent.core.energy import Linear as LinearEnergy
 from skmaxent.core.energy import unit_geometry
-from skmaxent.core.mle import MLE, Data, held_out_loss
+from skmaxent.core.mle import MLE
 from skmaxent.energies import Linear
 
 __all__ = ["MaxLikelihoodEBM"]
 
-#: Held-out rows the early-stopping criterion is evaluated on, at most.
-_MAX_VALIDATION_ROWS = 4096
-#: Adam's learning rate with ``learning_rate="auto"``: linear, other energies.
-_AUTO_RATE = {True: 0.02, False: 0.005}
-
 
 def _f32(a):
     return np.asarray(a, dtype=np.float32)
-
-
-def _padded(U, w, size):
-    """Rows ``U`` and weights ``w`` padded with zero-weight rows to ``size``."""
-    out = np.zeros((size, U.shape[1]), np.float32)
-    out[: len(U)] = U
-    weights = np.zeros(size, np.float32)
-    weights[: len(w)] = w
-    return out, weights
-
-
-def _widen(bounds):
-    """The 5%-widened data box of :func:`skmaxent._validation.infer_bounds`
-    turned into the data's range widened by 50% of it on each side."""
-    centre = bounds.mean(axis=1)
-    r = (bounds[:, 1] - bounds[:, 0]) / 1.1  # the data's range
-    return np.stack([centre - r, centre + r], axis=1)
-
-
-def _pow2(n: int) -> int:
-    """The power of two at or above ``n`` (shapes in few buckets: few compiles)."""
-    return 1 << max(0, math.ceil(math.log2(max(n, 1))))
-
-
-class _EarlyStop:
-    """Early stopping on the held-out generalised score-matching loss.
-
-    Called with each learning window's mean iterate; keeps the best one and
-    says stop after ``patience`` windows without improvement.
-    """
-
-    def __init__(self, energy, geo, U, w, patience):
-        size = _pow2(len(U))
-        self.U, self.w = _padded(U, w, size)
-        self.energy, self.geo, self.patience = energy, geo, patience
-        self.scores, self.best, self.best_score, self.bad = [], None, np.inf, 0
-
-    def __call__(self, theta) -> bool:
-        score = float(held_out_loss(self.energy, _f32(theta), self.geo, self.U, self.w))
-        self.scores.append(score)
-        if score < self.best_score:
-            self.best, self.best_score, self.bad = np.array(theta), score, 0
-        else:
-            self.bad += 1
-        return self.bad >= self.patience
 
 
 class MaxLikelihoodEBM(_BaseEBM):
@@ -392,46 +342,16 @@ class MaxLikelihoodEBM(_BaseEBM):
             )
         return linear, bool(self.early_stopping)
 
-    def _split(self, X, w, early, key):
-        """``(train rows, weights, held-out rows, weights)``."""
-        if not early:
-            return X, w, X[:0], w[:0]
-        rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
-        rows = rng.permutation(np.flatnonzero(w > 0))
-        n_val = int(round(self.validation_fraction * len(rows)))
-        val, train = rows[:n_val], np.sort(rows[n_val:])
-        val = np.sort(val[:_MAX_VALIDATION_ROWS])
-        return X[train], w[train], X[val], w[val]
-
-    def _data(self, fm, X, w, box, sh, mean, std, linear, key) -> Data:
-        """The traced :class:`~skmaxent.core.mle.Data` of the training rows."""
-        raw = np.asarray(jax.random.key_data(key), np.uint32)
-        reg = np.float32(self.energy_penalty)
-        n = X.shape[1]
-        if linear:
-            second = np.zeros((0, 0), np.float32)
-            if self.energy_penalty > 0:
-                F = feature_values(fm, X, box, self._settings.row_block)
-                G = (F @ sh.T.T + sh.t - mean) / std
-                second = _f32((G * (w / w.sum())[:, None]).T @ G)
-            U, weights = np.zeros((0, n), np.float32), np.zeros(0, np.float32)
-            return Data(reg, second, U, weights, np.int32(0), raw)
-        width = box[:, 1] - box[:, 0]
-        U, weights = _padded((X - box[:, 0]) / width, w / w.mean(), _pow2(len(X)))
-        return Data(
-            reg, np.zeros((0, 0), np.float32), U, weights, np.int32(len(X)), raw
-        )
-
     def _fit(self, X, moments, sample_weight):
         del moments
         fm, bounds, _, X, w, box = self._fit_input(X, None, sample_weight)
         if self.bounds is None:  # held-out rows beyond the data's range stay in
-            bounds = box = _widen(bounds)
+            bounds = box = widen(bounds)
         linear, early = self._check_params(int(np.sum(w > 0)))
         keys = split_key(self.random_state, 6)
         key, k_params, k_init, k_ais, k_split, k_batch = keys
         public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
-        X, w, X_val, w_val = self._split(X, w, early, k_split)
+        X, w, X_val, w_val = split(X, w, early, self.validation_fraction, k_split)
         mu = feature_means(fm, X, w, box, self._settings.row_block)
         sh = shift_map(fm.specs, bounds)
         centred = bounds - sh.c[:, None]
@@ -443,18 +363,20 @@ class MaxLikelihoodEBM(_BaseEBM):
         )
         K = len(theta0)
         rate = self.learning_rate
-        rate = _AUTO_RATE[linear] if rate == "auto" else rate
+        rate = AUTO_RATE[linear] if rate == "auto" else rate
         problem = self._smm_problem(
             fm, bounds, mu, sh, mean, std, K, linear, (), rate=rate
         )
-        data = self._data(fm, X, w, box, sh, mean, std, linear, k_batch)
+        data = training_data(
+            fm, X, w, box, (sh, mean, std), linear, self.energy_penalty, k_batch
+        )
         problem = problem._replace(data=data)
         energy = LinearEnergy(fm) if linear else flat
         objective = MLE(energy, LinearEnergy(fm), int(self.batch_size))
         stop = None
         if early:
             U_val = (X_val - box[:, 0]) / (box[:, 1] - box[:, 0])
-            stop = _EarlyStop(energy, problem.geo, U_val, w_val, self.n_iter_no_change)
+            stop = EarlyStop(energy, problem.geo, U_val, w_val, self.n_iter_no_change)
         result = self._train(
             key,
             objective,
