@@ -278,3 +278,12 @@ def test_default_bounds_keep_rows_beyond_the_training_range():
     np.testing.assert_allclose(model.bounds_, expected, rtol=1e-12)
     beyond = np.array([[hi[0] + 0.4 * (hi[0] - lo[0]), 0.0]])
     assert np.isfinite(model.score_samples(beyond)).all()
+
+
+def test_devices_validated_before_fitting():
+    import jax
+
+    too_many = len(jax.devices()) + 1
+    model = MaxLikelihoodEBM("linear", devices=too_many)
+    with pytest.raises(ValueError, match="devices="):
+        model.fit(np.random.default_rng(0).uniform(size=(20, 1)))
