@@ -6,8 +6,9 @@ shuffled folds) over its own grid, with default ``bounds``:
 
 - ``MaxEntDual("quadratic")`` over ``alpha``;
 - ``MaxLikelihoodEBM("quadratic")`` (linear energy) over ``alpha``, and
-  ``MaxLikelihoodEBM`` with an ``MLP(hidden=(32, 32))`` energy over
-  ``alpha`` (label ``MaxLikelihoodMLP``);
+  ``MaxLikelihoodEBM`` with an MLP energy over ``alpha`` and the network
+  (``MLP(hidden=(16,))`` or ``MLP(hidden=(32, 32))``; label
+  ``MaxLikelihoodMLP``);
 - ``GaussianMixture`` over ``n_components``;
 - ``KernelDensity`` over ``bandwidth``.
 
@@ -66,7 +67,10 @@ MODELS = {
     ),
     "MaxLikelihoodMLP": (
         MaxLikelihoodEBM(energy_model=MLP(hidden=(32, 32)), random_state=0),
-        {"maxlikelihoodebm__alpha": [0.0, 1e-4]},
+        {
+            "maxlikelihoodebm__alpha": [1e-4, 1e-3, 1e-2],
+            "maxlikelihoodebm__energy_model": [MLP(hidden=(16,)), MLP(hidden=(32, 32))],
+        },
     ),
     "GaussianMixture": (
         GaussianMixture(random_state=0),
