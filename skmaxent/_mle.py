@@ -106,11 +106,12 @@ class MaxLikelihoodEBM(_BaseEBM):
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
         Tolerance of the convergence rule, checked on windows of 50
-        iterations. Linear energy without penalty: :class:`MaxEntDual`'s rule
-        on the standardised moment error (the likelihood's gradient),
+        iterations. Linear energy: :class:`MaxEntDual`'s rule on the
+        likelihood's penalised gradient in standardised features (the
+        standardised moment error plus the penalties' gradient),
         ``max_k (|e_k| - z SE_k) < tol``, ``SE_k`` from the per-chain window
         means and ``z`` the Bonferroni-corrected two-sided 5% normal
-        quantile. Otherwise the rule is on the penalised gradient (per
+        quantile. Other energies: the rule is on the penalised gradient (per
         parameter): the mean of the last 16 windows' mean gradients (800
         iterations) must be indistinguishable from one below ``tol``,
         ``SE_k`` the spread of those means over 4 and ``z`` Student's
@@ -121,10 +122,12 @@ class MaxLikelihoodEBM(_BaseEBM):
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"
-        Start of the linear energy, as in :class:`MomentMatchingEBM`: the
-        generalised score-matching solution (verified for one window at
-        fixed parameters: if the rule holds there, it is the fit), or zero.
-        Other energies start from their ``init``.
+        Start of the linear energy: the generalised score-matching solution
+        of :class:`MaxEntDual` (``"auto"``: when the features are
+        differentiable), also with penalties; without them it is verified
+        for one window at fixed parameters (if the rule holds there, it is
+        the fit). ``"zero"`` starts at the uniform distribution. Other
+        energies start from their ``init``.
     devices : int or None, default=None
         JAX devices the chains are sharded over.
     random_state : int, RandomState instance or None, default=None
@@ -160,7 +163,8 @@ class MaxLikelihoodEBM(_BaseEBM):
         The held-out loss after each learning window (empty without early
         stopping).
     moment_error_ : float
-        The last window's standardised moment error ``max_k |e_k|``.
+        The last window's ``max_k |e_k|`` (penalised gradient for the linear
+        energy, standardised moment error otherwise).
     step_size_ : float
         HMC step size at the end of the fit.
     chains_ : ndarray of shape (n_chains, n_features_in_)
@@ -358,8 +362,10 @@ class MaxLikelihoodEBM(_BaseEBM):
         mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
         warm = self._warm(fm, getattr(self, "_fit_energy", None) == flat)
         penalised = self.alpha > 0 or self.roughness > 0 or self.energy_penalty > 0
+        # The score-matching start also when penalised (close to the optimum
+        # for small penalties; it is verified only without them).
         theta0, pos0, used = self._start(
-            fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init
+            fm, X, w, bounds, sh, std, theta0, warm, False, k_init
         )
         K = len(theta0)
         rate = self.learning_rate
@@ -384,7 +390,7 @@ class MaxLikelihoodEBM(_BaseEBM):
             theta0,
             pos0,
             self.step_size_ if warm else self._initial_step_size(),
-            rule=Rule() if linear and not penalised else Rule("gradient", "batch"),
+            rule=Rule() if linear else Rule("gradient", "batch"),
             verify=used == "score_matching" and not penalised,
             names=fm.names,
             loss="energy_gap",

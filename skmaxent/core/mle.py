@@ -122,7 +122,8 @@ class MLE:
         geo = problem.geo
         G = self.features.features(geo, to_user(geo, U))
         raw_next, key = _split(raw)
-        if isinstance(self.energy, Linear):  # static
+        linear = isinstance(self.energy, Linear)  # static
+        if linear:
             grad, gap = self._linear(theta, G, problem)
         else:
             grad, gap = self._rows(theta, U, key, problem)
@@ -136,7 +137,9 @@ class MLE:
         opt_state = jax.tree.map(
             lambda new, old: jnp.where(learn, new, old), new_state, opt_state
         )
-        delta = jnp.mean(G, axis=0) - problem.nu
+        # The linear energy reports its penalised gradient (MaxEntDual's
+        # residual: standardised feature units); others their moment error.
+        delta = grad if linear else jnp.mean(G, axis=0) - problem.nu
         return theta, opt_state, Stats(G, delta, grad, gap)
 
 
