@@ -14,7 +14,7 @@ __all__ = ["AUTO_RATE", "EarlyStop", "split", "training_data", "widen"]
 #: Held-out rows the early-stopping criterion is evaluated on, at most.
 _MAX_VALIDATION_ROWS = 4096
 #: Adam's learning rate with ``learning_rate="auto"``: linear, other energies.
-AUTO_RATE = {True: 0.02, False: 0.005}
+AUTO_RATE = {True: 0.02, False: 0.01}
 
 
 def _padded(U, w, size):

@@ -101,8 +101,8 @@ class MaxLikelihoodEBM(_BaseEBM):
         acceptance towards 0.8 until the fit has converged.
     learning_rate : "auto" or float, default="auto"
         Adam's learning rate; ``"auto"`` is 0.02 for the linear energy (on
-        standardised coefficients) and 0.005 for other energies.
-    max_iter : int, default=2000
+        standardised coefficients) and 0.01 for other energies.
+    max_iter : int, default=3000
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
         Tolerance of the convergence rule, checked on windows of 50
@@ -253,7 +253,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         n_leapfrog=5,
         step_size="auto",
         learning_rate="auto",
-        max_iter=2000,
+        max_iter=3000,
         tol=1e-3,
         warm_start=False,
         init="auto",
