@@ -6,17 +6,21 @@ shuffled folds) over its own grid, with default ``bounds``:
 
 - ``MaxEntDual`` over ``features`` (``"quadratic"``, ``"legendre4"``) and
   ``alpha``;
+- ``MaxLikelihoodEBM("quadratic")`` (linear energy) over ``alpha``, and
+  ``MaxLikelihoodEBM`` with an MLP energy over ``alpha`` and the network
+  (``MLP(hidden=(16,))`` or ``MLP(hidden=(32, 32))``; label
+  ``MaxLikelihoodMLP``);
 - ``GaussianMixture`` over ``n_components``;
 - ``KernelDensity`` over ``bandwidth``.
 
 Printed per dataset: the held-out mean log-likelihood of each chosen model
 (mean of ``score_samples``, also the grid searches' scoring),
 the number of non-finite fold scores in its grid search, fit time, and for
-MaxEntDual an independent check of the reported score: ``log Z`` of the
-refitted model by defensive importance sampling (400,000 draws from a
-mixture of a Gaussian fitted to the model's samples, widened 1.5x, and a
-defensive part, uniform on boxed axes and a 3x wider Gaussian on open ones;
-the estimate's standard error is printed),
+MaxEntDual and MaxLikelihoodEBM an independent check of the reported
+score: ``log Z`` of the refitted model by defensive importance sampling
+(400,000 draws from a mixture of a Gaussian fitted to the model's samples,
+widened 1.5x, and a defensive part, uniform on boxed axes and a 3x wider
+Gaussian on open ones; the estimate's standard error is printed),
 so that ``score + log_partition_ - log Z_IS`` is the score with an
 independent normaliser.
 
@@ -42,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import write_results  # noqa: E402
 
-from skmaxent import MaxEntDual  # noqa: E402
+from skmaxent import MaxEntDual, MaxLikelihoodEBM  # noqa: E402
+from skmaxent.energies import MLP  # noqa: E402
 
 CASES = [
     ("wine, 3 columns", datasets.load_wine, [0, 1, 2]),
@@ -58,6 +63,17 @@ MODELS = {
         {
             "maxentdual__features": ["quadratic", "legendre4"],
             "maxentdual__alpha": [0.0, 1e-4, 1e-3],
+        },
+    ),
+    "MaxLikelihoodEBM": (
+        MaxLikelihoodEBM(random_state=0),
+        {"maxlikelihoodebm__alpha": [0.0, 1e-4, 1e-3]},
+    ),
+    "MaxLikelihoodMLP": (
+        MaxLikelihoodEBM(energy_model=MLP(hidden=(32, 32)), random_state=0),
+        {
+            "maxlikelihoodebm__alpha": [1e-4, 1e-3, 1e-2],
+            "maxlikelihoodebm__energy_model": [MLP(hidden=(16,)), MLP(hidden=(32, 32))],
         },
     ),
     "GaussianMixture": (
@@ -135,7 +151,7 @@ def run_case(name, loader, cols):
             "seconds": seconds,
             "best": search.best_params_,
         }
-        if label == "MaxEntDual":
+        if label.startswith(("MaxEntDual", "MaxLikelihood")):
             model = search.best_estimator_[-1]
             log_z, se = importance_log_z(model)
             row["log_z"], row["log_z_std"] = (

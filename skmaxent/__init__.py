@@ -11,6 +11,7 @@ __version__ = "0.1.0.dev0"
 _ESTIMATORS = {
     "MaxEntDual": "skmaxent._maxent",
     "MomentMatchingEBM": "skmaxent._smm",
+    "MaxLikelihoodEBM": "skmaxent._mle",
     "MarginalPrior": "skmaxent.priors",
     "ScoreMatchingGaussian": "skmaxent._gaussian",
     "enable_compilation_cache": "skmaxent._cache",

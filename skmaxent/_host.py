@@ -42,6 +42,7 @@ class FitResult(NamedTuple):
     history: dict
     converged: bool
     error: float
+    stopped: bool = False
 
 
 def error_quantile(p: int, groups: int | None = None) -> float:
@@ -108,17 +109,23 @@ def run(
     settings: Settings,
     verbose: int = 0,
     desc: str = "fit",
-    loss: bool = False,
+    loss: bool | str = False,
+    stop=None,
 ) -> FitResult:
     """Learn until the rule holds, then average ``settings.n_average`` iterations.
 
     With ``verify`` the chains first run ``settings.verify_chunks`` chunk(s)
     at the fixed start; if the rule holds on the last, the start is the fit.
     An unconverged fit returns the mean of its last chunk's iterates.
+    ``loss`` names the history entry of the objective's loss (``True``:
+    ``"smm_loss"``). ``stop`` (early stopping), when given, is called with
+    each learning chunk's mean iterate before the rule holds; when it returns
+    True the fit ends with ``stop.best`` (``FitResult.stopped``).
     """
-    keys = ["moment_error", "acceptance", "step_size"] + (["smm_loss"] if loss else [])
+    loss_key = loss if isinstance(loss, str) else "smm_loss"
+    keys = ["moment_error", "acceptance", "step_size"] + ([loss_key] if loss else [])
     pieces = {k: [] for k in [*keys, "phase"]}
-    fields = {"smm_loss": "loss"}
+    fields = {loss_key: "loss"}
     statistic = _Rule(rule, settings.n_windows)
     bar = None
     if verbose > 0:
@@ -129,6 +136,7 @@ def run(
     limit = done + max_iter
     verifying = settings.verify_chunks if verify else 0
     converged, averaged, total, theta, error = False, 0, 0.0, None, np.inf
+    stopped = False
     while done < limit:
         phase = "verify" if verifying else ("average" if converged else "learn")
         flags = Phase(
@@ -166,10 +174,13 @@ def run(
             if bar is not None:  # the work left: the averaging iterations
                 bar.total = min(limit, done + settings.n_average) - start
                 bar.refresh()
+        elif stop is not None and stop(chunk_theta):
+            theta, stopped = np.asarray(stop.best, np.float64), True
+            break
     if bar is not None:
         bar.total = done - start  # a fit that stops early ends at 100%
         bar.close()
     if averaged:
         theta = total / averaged
     history = {k: np.concatenate(v) for k, v in pieces.items()}
-    return FitResult(state, theta, history, converged, error)
+    return FitResult(state, theta, history, converged, error, stopped)

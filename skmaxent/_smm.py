@@ -307,7 +307,9 @@ class MomentMatchingEBM(_BaseEBM):
                 return theta0, (rows - bounds[:, 0]) / width, "score_matching"
         return np.zeros(fm.n_features_out), pos0, "zero"
 
-    def _problem(self, fm, bounds, mu, sh, mean, std, K, linear, priors) -> Problem:
+    def _problem(
+        self, fm, bounds, mu, sh, mean, std, K, linear, priors, rate=None
+    ) -> Problem:
         s = self._settings
         centred = bounds - sh.c[:, None]
         R = None
@@ -333,7 +335,7 @@ class MomentMatchingEBM(_BaseEBM):
                 _f32(std),
                 _f32(user_std),
             ),
-            learning_rate=np.float32(self.learning_rate),
+            learning_rate=np.float32(self.learning_rate if rate is None else rate),
             max_norm=np.float32(s.max_grad_norm),
             damping=np.float32(0.0),
             ema=np.float32(0.0),

@@ -2,13 +2,19 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmaxent import MaxEntDual, MomentMatchingEBM, ScoreMatchingGaussian
+from skmaxent import (
+    MaxEntDual,
+    MaxLikelihoodEBM,
+    MomentMatchingEBM,
+    ScoreMatchingGaussian,
+)
 
 
 @parametrize_with_checks(
     [
         MaxEntDual(n_chains=64, max_iter=100),
         MomentMatchingEBM(n_chains=64, max_iter=100),
+        MaxLikelihoodEBM(n_chains=64, max_iter=100),
         ScoreMatchingGaussian(),
     ]
 )

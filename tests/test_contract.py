@@ -5,7 +5,7 @@ arguments: the chain models mostly with cheap settings (64 chains, at most
 100 iterations: the contract does not depend on convergence, so
 ConvergenceWarning is silenced here); the MomentMatchingEBM of the
 determinism, pickle, clone and sampling checks has a user energy object (an
-MLP, conftest's ``mlp_1d``).
+MLP, conftest's ``mlp_1d``), and so has the MaxLikelihoodEBM there.
 Estimator-specific behaviour stays in test_maxent.py, test_smm.py and
 test_gaussian.py; the estimator checks of scikit-learn are in test_common.py.
 """
@@ -23,12 +23,23 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from skmaxent import MarginalPrior, MaxEntDual, MomentMatchingEBM, ScoreMatchingGaussian
+from skmaxent import (
+    MarginalPrior,
+    MaxEntDual,
+    MaxLikelihoodEBM,
+    MomentMatchingEBM,
+    ScoreMatchingGaussian,
+)
+from skmaxent.energies import MLP
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 FAST = dict(n_chains=64, max_iter=100, bounds=[[-4, 4], [-4, 4]])
-CHAIN_MODELS = {"MaxEntDual": MaxEntDual, "MomentMatchingEBM": MomentMatchingEBM}
+CHAIN_MODELS = {
+    "MaxEntDual": MaxEntDual,
+    "MomentMatchingEBM": MomentMatchingEBM,
+    "MaxLikelihoodEBM": MaxLikelihoodEBM,
+}
 QUADRATIC_NAMES = ["cost", "time", "cost^2", "time^2", "cost*time"]
 
 
@@ -42,7 +53,13 @@ class Fitted:
 
 
 @pytest.fixture(
-    scope="module", params=["MaxEntDual", "MomentMatchingEBM", "ScoreMatchingGaussian"]
+    scope="module",
+    params=[
+        "MaxEntDual",
+        "MomentMatchingEBM",
+        "MaxLikelihoodEBM",
+        "ScoreMatchingGaussian",
+    ],
 )
 def fitted(request, data_2d, data_4d):
     if request.param == "MaxEntDual":
@@ -52,6 +69,9 @@ def fitted(request, data_2d, data_4d):
         grid = np.linspace(-2, 3, 7)[:, None]
         model = request.getfixturevalue("mlp_1d")
         return Fitted(model, {"moments": [1.0, 2.0]}, grid)
+    if request.param == "MaxLikelihoodEBM":  # a user energy object (an MLP)
+        model = MaxLikelihoodEBM(energy_model=MLP(hidden=(8,)), random_state=0, **FAST)
+        return Fitted(model.fit(data_2d), {"X": data_2d}, data_2d)
     model = ScoreMatchingGaussian(alpha=0.01)
     return Fitted(model.fit(data_4d), {"X": data_4d}, data_4d)
 
@@ -120,11 +140,19 @@ PIPELINES = {
         MinMaxScaler(),
         MomentMatchingEBM(bounds=[[-0.1, 1.1]] * 2, n_chains=64, max_iter=100),
     ),
+    "MaxLikelihoodEBM": lambda: make_pipeline(
+        MinMaxScaler(),
+        MaxLikelihoodEBM(bounds=[[-0.1, 1.1]] * 2, n_chains=64, max_iter=100),
+    ),
     "ScoreMatchingGaussian": lambda: make_pipeline(
         StandardScaler(), ScoreMatchingGaussian(alpha=0.01)
     ),
 }
-DATA = {"MaxEntDual": "data_2d", "MomentMatchingEBM": "data_2d"}
+DATA = {
+    "MaxEntDual": "data_2d",
+    "MomentMatchingEBM": "data_2d",
+    "MaxLikelihoodEBM": "data_2d",
+}
 
 
 @pytest.mark.parametrize("name", PIPELINES)
@@ -139,6 +167,11 @@ SEARCHES = {
     "MaxEntDual": (lambda: MaxEntDual(random_state=0, **FAST), [0.0, 10.0], 2),
     "MomentMatchingEBM": (
         lambda: MomentMatchingEBM(random_state=0, **FAST),
+        [0.0, 10.0],
+        2,
+    ),
+    "MaxLikelihoodEBM": (
+        lambda: MaxLikelihoodEBM(random_state=0, **FAST),
         [0.0, 10.0],
         2,
     ),
@@ -182,9 +215,7 @@ def test_grid_search_picks_the_best_held_out_score_of_refits(name, request):
     )
 
 
-@pytest.mark.parametrize(
-    "name", ["MaxEntDual", "MomentMatchingEBM", "ScoreMatchingGaussian"]
-)
+@pytest.mark.parametrize("name", [*CHAIN_MODELS, "ScoreMatchingGaussian"])
 def test_dataframe_feature_names(name, data_2d, data_4d):
     pd = pytest.importorskip("pandas")
     if name == "ScoreMatchingGaussian":
@@ -217,7 +248,11 @@ def test_warm_start_continues(name, data_2d):
 
 @pytest.mark.parametrize(
     "name, extra",
-    [("MaxEntDual", ()), ("MomentMatchingEBM", ("smm_loss",))],
+    [
+        ("MaxEntDual", ()),
+        ("MomentMatchingEBM", ("smm_loss",)),
+        ("MaxLikelihoodEBM", ("energy_gap",)),
+    ],
 )
 def test_history_and_attributes(name, extra, data_2d):
     model = CHAIN_MODELS[name](random_state=0, **FAST).fit(data_2d)
@@ -236,6 +271,7 @@ DIVERGING = {
         ),
         [0.4, 1.2, 0.2, 1.5, 0.5],
     ),
+    "MaxLikelihoodEBM": (lambda: MaxLikelihoodEBM(random_state=0, **FAST), "data_2d"),
 }
 
 
@@ -273,7 +309,7 @@ def test_divergence_raises_and_leaves_the_estimator_as_it_was(
     assert fitted.max_iter == 60
 
 
-@pytest.mark.parametrize("name", CHAIN_MODELS)
+@pytest.mark.parametrize("name", ["MaxEntDual", "MomentMatchingEBM"])
 def test_marginal_priors_must_be_a_list(name):
     prior = MarginalPrior(0, edges=[0.0, 1.0], probs=[1.0], strength=1.0)
     model = CHAIN_MODELS[name]("linear", bounds=[[0, 1]], marginal_priors=prior)

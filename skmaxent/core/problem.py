@@ -8,7 +8,7 @@ objective, its solver, chunk size, leapfrog steps) live in the objective and
 :class:`LoopConfig` instead.
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -66,6 +66,8 @@ class Problem(NamedTuple):
     learning_rate, max_norm : the parameter update's rate and clipping norm.
     damping, ema : the dual's damping and Fisher moving-average weight.
     target_accept : acceptance the HMC step size is tracked towards.
+    data : an objective's own traced data (the maximum-likelihood objective's
+        rows, :class:`skmaxent.core.mle.Data`); ``None`` for the others.
     """
 
     geo: Geometry
@@ -78,6 +80,7 @@ class Problem(NamedTuple):
     damping: Array
     ema: Array
     target_accept: Array
+    data: Any = None
 
 
 class Phase(NamedTuple):
