@@ -355,3 +355,25 @@ def test_sigint_stops_a_long_fit_and_leaves_the_estimator_as_it_was():
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_parallel_grid_search_gives_the_serial_results(backend):
+    """n_jobs=2 (threads sharing compiled programs, or loky processes) gives
+    the same cv_results_ as n_jobs=1: fits are deterministic given
+    random_state, whatever process or thread runs them."""
+    import joblib
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    X = np.random.default_rng(0).normal(size=(120, 2))
+    model = MaxEntDual(n_chains=64, max_iter=100, random_state=0)
+    grid = {"alpha": [0.0, 1e-2]}
+    cv = KFold(2, shuffle=True, random_state=0)
+    results = []
+    for n_jobs in (1, 2):
+        search = GridSearchCV(model, grid, cv=cv, n_jobs=n_jobs)
+        with warnings.catch_warnings(), joblib.parallel_config(backend=backend):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            search.fit(X)
+        results.append([search.cv_results_[f"split{k}_test_score"] for k in range(2)])
+    np.testing.assert_array_equal(results[0], results[1])
