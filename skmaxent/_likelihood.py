@@ -9,12 +9,32 @@ import numpy as np
 from skmaxent._data import feature_values
 from skmaxent.core.mle import Data, held_out_loss
 
-__all__ = ["AUTO_RATE", "EarlyStop", "split", "training_data", "widen"]
+__all__ = [
+    "AUTO_RATE",
+    "EarlyStop",
+    "check_validation",
+    "split",
+    "training_data",
+    "widen",
+]
 
 #: Held-out rows the early-stopping criterion is evaluated on, at most.
 _MAX_VALIDATION_ROWS = 4096
 #: Adam's learning rate with ``learning_rate="auto"``: linear, other energies.
 AUTO_RATE = {True: 0.02, False: 0.01}
+
+
+def check_validation(early_stopping, fraction, n_rows) -> None:
+    """Raise ``ValueError`` when early stopping would leave no held-out or no
+    training row among the ``n_rows`` rows of positive weight."""
+    n_val = int(round(fraction * n_rows))
+    if early_stopping and not 1 <= n_val < n_rows:
+        raise ValueError(
+            f"early_stopping=True holds out validation_fraction={fraction} of "
+            f"the {n_rows} row(s) of X with positive weight, which leaves no "
+            "held-out or no training row; pass more rows, another "
+            "validation_fraction, or early_stopping=False."
+        )
 
 
 def _padded(U, w, size):

@@ -3,7 +3,6 @@
 from dataclasses import replace
 from numbers import Integral, Real
 
-import jax
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
@@ -11,11 +10,18 @@ from skmaxent._base import _BaseEBM, split_key
 from skmaxent._centring import shift_map
 from skmaxent._data import feature_means
 from skmaxent._host import Rule
-from skmaxent._likelihood import AUTO_RATE, EarlyStop, split, training_data, widen
+from skmaxent._likelihood import (
+    AUTO_RATE,
+    EarlyStop,
+    check_validation,
+    split,
+    training_data,
+    widen,
+)
 from skmaxent._settings import Settings
 from skmaxent._smm import MomentMatchingEBM
+from skmaxent._support import to_unit
 from skmaxent.core.energy import Linear as LinearEnergy
-from skmaxent.core.energy import unit_geometry
 from skmaxent.core.mle import MLE
 from skmaxent.energies import Linear
 
@@ -320,30 +326,13 @@ class MaxLikelihoodEBM(_BaseEBM):
     _energy = MomentMatchingEBM._energy
     _start = MomentMatchingEBM._start
     _smm_problem = MomentMatchingEBM._problem
+    _store = MomentMatchingEBM._store
 
     def _check_params(self, n_rows):
-        """``(linear, early)``: whether the energy is linear, whether rows are
-        held out."""
-        linear = isinstance(self.energy_model, str | Linear)
-        if self.roughness > 0 and not linear:
-            raise ValueError(
-                f"roughness={self.roughness} applies to energy_model='linear' only; "
-                "use alpha (weight decay) for other energies."
-            )
-        if self.init == "score_matching" and not linear:
-            raise ValueError(
-                "init='score_matching' applies to energy_model='linear' only; use "
-                "init='auto' or 'zero' with other energies."
-            )
-        n_val = int(round(self.validation_fraction * n_rows))
-        if self.early_stopping and not 1 <= n_val < n_rows:
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction="
-                f"{self.validation_fraction} of the {n_rows} row(s) of X with "
-                "positive weight, which leaves no held-out or no training row; "
-                "pass more rows, another validation_fraction, or "
-                "early_stopping=False."
-            )
+        """``(linear, early)``: whether the energy is linear (MomentMatchingEBM's
+        checks), whether rows are held out (:func:`check_validation`)."""
+        linear = MomentMatchingEBM._check_params(self)
+        check_validation(self.early_stopping, self.validation_fraction, n_rows)
         return linear, bool(self.early_stopping)
 
     def _fit(self, X, moments, sample_weight):
@@ -381,7 +370,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         objective = MLE(energy, LinearEnergy(fm), int(self.batch_size))
         stop = None
         if early:
-            U_val = (X_val - box[:, 0]) / (box[:, 1] - box[:, 0])
+            U_val = to_unit(box, X_val)
             stop = EarlyStop(energy, problem.geo, U_val, w_val, self.n_iter_no_change)
         result = self._train(
             key,
@@ -403,20 +392,3 @@ class MaxLikelihoodEBM(_BaseEBM):
         self.stopped_early_ = bool(result.stopped)
         self.validation_loss_ = np.asarray([] if stop is None else stop.scores)
         self.energy_model_ = public
-
-    def _store(self, key, fm, bounds, box, mu, result, sh, std, linear, flat, used):
-        """AIS and the fitted attributes (as :class:`MomentMatchingEBM`)."""
-        theta = result.theta
-        geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
-        if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
-            coef = sh.T.T @ (theta / std)
-            self._finish(
-                key, fm, bounds, box, mu, result, LinearEnergy(fm), coef, geo, used
-            )
-            self.coef_ = self.params_ = coef
-        else:
-            self._finish(key, fm, bounds, box, mu, result, flat, theta, geo, used)
-            self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
-            if hasattr(self, "coef_"):
-                del self.coef_
-        self._fit_energy, self._theta = flat, theta

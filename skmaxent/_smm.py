@@ -376,18 +376,22 @@ class MomentMatchingEBM(_BaseEBM):
             names=fm.names,
             loss=True,
         )
+        self._store(k_ais, fm, bounds, box, mu, result, sh, std, linear, flat, used)
+        self.energy_model_ = public
+
+    def _store(self, key, fm, bounds, box, mu, result, sh, std, linear, flat, used):
+        """AIS and the fitted attributes (shared with MaxLikelihoodEBM)."""
         theta = result.theta
         geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
         if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
             coef = sh.T.T @ (theta / std)
             self._finish(
-                k_ais, fm, bounds, box, mu, result, LinearEnergy(fm), coef, geo, used
+                key, fm, bounds, box, mu, result, LinearEnergy(fm), coef, geo, used
             )
             self.coef_ = self.params_ = coef
         else:
-            self._finish(k_ais, fm, bounds, box, mu, result, flat, theta, geo, used)
+            self._finish(key, fm, bounds, box, mu, result, flat, theta, geo, used)
             self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
             if hasattr(self, "coef_"):
                 del self.coef_
         self._fit_energy, self._theta = flat, theta
-        self.energy_model_ = public
