@@ -133,11 +133,11 @@ def _log_gaussian(ref: Reference, u: Array) -> Array:
 
 
 def _draw(key, ref: Reference | None, n_particles: int, n_dim: int):
-    """Exact draws of the reference and their ``-log q`` (uniform: zeros)."""
+    """Exact draws (n_particles, n_dim) of the reference (None: uniform on the box)."""
     k_u, k_g, k_c = jax.random.split(key, 3)
     uniform = jax.random.uniform(k_u, (n_particles, n_dim))
     if ref is None:
-        return uniform, jnp.zeros(n_particles)
+        return uniform
     z = jax.random.normal(k_g, (n_particles, n_dim))
     if ref.scale.ndim == 1:
         gauss = ref.mean + z * ref.scale
@@ -148,8 +148,7 @@ def _draw(key, ref: Reference | None, n_particles: int, n_dim: int):
         wide = ref.mean + ref.wide * jax.random.normal(k_u, (n_particles, n_dim))
         defensive = jnp.where(ref.walls == hmc.BOX, uniform, wide)
     pick = jax.random.uniform(k_c, (n_particles, 1)) < ref.eps
-    u = jnp.where(pick, defensive, gauss)
-    return u, jax.vmap(lambda v: _minus_log_q(ref, v))(u)
+    return jnp.where(pick, defensive, gauss)
 
 
 def _log_defensive(ref: Reference, u: Array) -> Array:
@@ -217,7 +216,7 @@ def log_partition(
     with a reference, plus one to re-temper the cache).
     """
     k_init, k_steps = jax.random.split(key)
-    positions, _ = _draw(k_init, reference, n_particles, n_dim)
+    positions = _draw(k_init, reference, n_particles, n_dim)
     support = Geometry(None, None, None, None, None, walls)
     alive = inside(support, positions)
     positions = clip(support, positions)  # dead particles: any place
