@@ -31,8 +31,8 @@ from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent._support import clip_unit, to_unit, to_user
 from skmaxent.core import chains, loop
+from skmaxent.core.presets import PRESETS
 from skmaxent.core.problem import LoopConfig
-from skmaxent.core.specs import PRESETS
 
 __all__ = ["_BaseEBM"]
 

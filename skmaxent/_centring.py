@@ -8,10 +8,10 @@ box centre) the monomials ``z_i``, ``z_i^2 - E z_i^2`` and ``z_i z_j`` are
 uncorrelated under the uniform distribution. When the features span a space
 closed under shifts (every ``Moment(i, k)`` comes with ``Moment(i, j)`` for
 ``j < k``, every ``Product(i, j)`` with ``Moment(i)`` and ``Moment(j)``;
-``Legendre`` features are shift-invariant), ``f(x - c) = T f(x) + t`` for a
-sparse invertible ``T``: the same model family, with coefficients
-``coef = Tᵀ coef_c``. Otherwise (indicators, custom features) nothing is
-shifted. NumPy only (shell side).
+``Legendre`` and ``Pairwise`` features are shift-invariant),
+``f(x - c) = T f(x) + t`` for a sparse invertible ``T``: the same model
+family, with coefficients ``coef = Tᵀ coef_c``. Otherwise (indicators,
+custom features) nothing is shifted. NumPy only (shell side).
 """
 
 import math
@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse
 
-from skmaxent.features import Legendre, Moment, Product
+from skmaxent.features import Legendre, Moment, Pairwise, Product
 
 __all__ = ["Shift", "shift_map"]
 
@@ -47,12 +47,12 @@ def _entries(specs, c):
             index[("m", s.i, s.power)] = k
         elif isinstance(s, Product):
             index[("p", min(s.i, s.j), max(s.i, s.j))] = k
-        elif not isinstance(s, Legendre):
+        elif not isinstance(s, (Legendre, Pairwise)):
             return None
     rows, cols, vals = [], [], []
     t = np.zeros(len(specs))
     for k, s in enumerate(specs):
-        if isinstance(s, Legendre):
+        if isinstance(s, (Legendre, Pairwise)):
             rows.append(k), cols.append(k), vals.append(1.0)
         elif isinstance(s, Moment):
             # (x - c)^k = sum_j C(k, j) (-c)^(k - j) x^j

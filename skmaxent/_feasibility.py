@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from skmaxent.features import Indicator, Legendre, Moment, Product
+from skmaxent.features import Indicator, Indicator2, Legendre, Moment, Pairwise, Product
 
 __all__ = ["check_feasible"]
 
@@ -250,12 +250,21 @@ def _feature_range(spec, B):
         return min(corners), max(corners)
     if isinstance(spec, Legendre):
         return _legendre_min(spec.degree), 1.0
+    if isinstance(spec, Pairwise):
+        # Bilinear in the two factors, each in [min P_d, 1]: extremes at corners.
+        return min(_legendre_min(spec.a), _legendre_min(spec.b)), 1.0
     if isinstance(spec, Indicator):
-        lo, hi = B[spec.i]
-        meets = max(spec.low, lo) < min(spec.high, hi)
-        covers = spec.low <= lo and spec.high >= hi
-        return (1.0 if covers else 0.0), (1.0 if meets else 0.0)
+        return _bin_range(((spec.low, spec.high),), (B[spec.i],))
+    if isinstance(spec, Indicator2):
+        return _bin_range((spec.box_i, spec.box_j), (B[spec.i], B[spec.j]))
     return None  # Custom: unknown range
+
+
+def _bin_range(intervals, rows):
+    """Range of the probability of a bin: 1 if it covers the box, 0 if it misses it."""
+    meets = all(max(a, lo) < min(b, hi) for (a, b), (lo, hi) in zip(intervals, rows))
+    covers = all(a <= lo and b >= hi for (a, b), (lo, hi) in zip(intervals, rows))
+    return (1.0 if covers else 0.0), (1.0 if meets else 0.0)
 
 
 def _range_reason(spec, B) -> str:
@@ -274,7 +283,19 @@ def _range_reason(spec, B) -> str:
             f"the range of the shifted Legendre polynomial of degree "
             f"{int(spec.degree)} on [0, 1]"
         )
-    interval = f"[{_fmt(spec.low)}, {_fmt(spec.high)})"
+    if isinstance(spec, Pairwise):
+        return (
+            f"the range of a product of shifted Legendre polynomials of degrees "
+            f"{int(spec.a)} and {int(spec.b)} on [0, 1]"
+        )
+    if isinstance(spec, Indicator2):
+        interval = (
+            f"[{_fmt(spec.box_i[0])}, {_fmt(spec.box_i[1])}) x "
+            f"[{_fmt(spec.box_j[0])}, {_fmt(spec.box_j[1])})"
+        )
+        where = f"{where} x bounds[{spec.j}] = {_fmt_row(B[spec.j])}"
+    else:
+        interval = f"[{_fmt(spec.low)}, {_fmt(spec.high)})"
     a, b = _feature_range(spec, B)
     if b == 0.0:
         return f"as {interval} misses {where} (up to a null set), so it must be 0"

@@ -1,26 +1,29 @@
 """Feature specifications and their compilation: the public home of these names.
 
 Specs are small frozen dataclasses (hyper-parameters that survive ``clone``):
-:class:`Moment`, :class:`Product`, :class:`Indicator`, :class:`Legendre` and
-:class:`Custom`. :func:`resolve_features` turns the ``features``
-hyper-parameter (a preset in :data:`PRESETS` or a sequence of specs) into a
-validated tuple, and :func:`compile_features` turns that tuple into a
-vectorised :class:`FeatureMap`.
+:class:`Moment`, :class:`Product`, :class:`Indicator`, :class:`Legendre`,
+:class:`Pairwise`, :class:`Indicator2` and :class:`Custom`; :func:`pairwise`
+builds the features of a pairwise Markov random field from an edge list.
+:func:`resolve_features` turns the ``features`` hyper-parameter (a preset in
+:data:`PRESETS` or a sequence of specs) into a validated tuple, and
+:func:`compile_features` turns that tuple into a vectorised :class:`FeatureMap`.
 
 They live in the pure-JAX core (:mod:`skmaxent.core.specs`,
-:mod:`skmaxent.core.feature_map`); this module re-exports them.
+:mod:`skmaxent.core.presets`, :mod:`skmaxent.core.feature_map`); this module
+re-exports them.
 """
 
 from skmaxent.core.feature_map import FeatureMap, compile_features
+from skmaxent.core.presets import PRESETS, pairwise, resolve_features
 from skmaxent.core.specs import (
-    PRESETS,
     SPEC_TYPES,
     Custom,
     Indicator,
+    Indicator2,
     Legendre,
     Moment,
+    Pairwise,
     Product,
-    resolve_features,
 )
 
 __all__ = [
@@ -29,9 +32,12 @@ __all__ = [
     "Custom",
     "FeatureMap",
     "Indicator",
+    "Indicator2",
     "Legendre",
     "Moment",
+    "Pairwise",
     "Product",
     "compile_features",
+    "pairwise",
     "resolve_features",
 ]

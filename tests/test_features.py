@@ -27,10 +27,13 @@ from skmaxent.features import (
     Custom,
     FeatureMap,
     Indicator,
+    Indicator2,
     Legendre,
     Moment,
+    Pairwise,
     Product,
     compile_features,
+    pairwise,
     resolve_features,
 )
 
@@ -82,9 +85,13 @@ MIXED = (
     Moment(3),
     Product(0, 1),
     Legendre(1, 2),
+    Pairwise(0, 2, 1, 3),
+    Indicator2(1, 3, (0.7, 1.1), (-2.5, -1.0)),
+    Pairwise(3, 1, 2, 2),
 )
-# One product on four variables: the gather (sparse) product path.
-SPARSE = (Moment(0), Product(0, 3), Legendre(1, 2), Moment(3, 2))
+# One product on four variables: the gather (sparse) product path; a
+# tensor product without any unary Legendre feature.
+SPARSE = (Moment(0), Product(0, 3), Legendre(1, 2), Moment(3, 2), Pairwise(2, 1, 2, 1))
 SPEC_SETS = {"mixed": MIXED, "sparse": SPARSE, "quadratic": "quadratic"}
 
 
@@ -92,15 +99,25 @@ def reference_values(specs, X, low, high):
     """Features of the rows of ``X`` in float64 NumPy, one spec at a time."""
     X = np.asarray(X, np.float64)
 
+    def leg(i, d):
+        u = (X[:, i] - low[i]) / (high[i] - low[i])
+        return npleg.legval(2 * u - 1, [0] * d + [1])
+
     def legendre(s):
-        u = (X[:, s.i] - low[s.i]) / (high[s.i] - low[s.i])
-        return npleg.legval(2 * u - 1, [0] * s.degree + [1])
+        return leg(s.i, s.degree)
+
+    def bin2(s):
+        (a, b), (c, d) = s.box_i, s.box_j
+        xi, xj = X[:, s.i], X[:, s.j]
+        return ((xi >= a) & (xi < b) & (xj >= c) & (xj < d)) * 1.0
 
     rules = {
         Moment: lambda s: X[:, s.i] ** s.power,
         Product: lambda s: X[:, s.i] * X[:, s.j],
         Indicator: lambda s: ((X[:, s.i] >= s.low) & (X[:, s.i] < s.high)) * 1.0,
         Legendre: legendre,
+        Pairwise: lambda s: leg(s.i, s.a) * leg(s.j, s.b),
+        Indicator2: bin2,
         Custom: lambda s: CUSTOM_REF[s.name](X),
     }
     return np.stack([rules[type(s)](s) for s in specs], axis=1)
@@ -563,3 +580,116 @@ def test_float64_under_enable_x64(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------ features of pairs
+def test_uniform_moments_of_pairwise_and_bins():
+    """Closed forms: P_a(u_i) P_b(u_j) has mean 0 and variance 1/((2a+1)(2b+1))
+    (independent factors, ∫₀¹ P_d(2u-1)² du = 1/(2d+1)); a 2-D bin has
+    probability the product of its two overlaps."""
+    specs = [
+        Pairwise(0, 1, 1, 3),
+        Pairwise(1, 0, 2, 2),
+        Indicator2(0, 1, (0.5, 1.5), (-8.0, 1.0)),
+        Indicator2(1, 0, (-7.0, 9.0), (0.0, 2.0)),
+    ]
+    fm = compile_features(specs, 2)
+    mean, std = fm.uniform_moments(np.array([0.0, -7.0]), np.array([2.0, 9.0]))
+    q = np.array([0.5 * 0.5, 1.0])
+    np.testing.assert_allclose(mean, [0.0, 0.0, *q], atol=1e-15)
+    np.testing.assert_allclose(
+        std, [1 / math.sqrt(21), 1 / 5, *np.sqrt(q * (1 - q))], atol=1e-15
+    )
+
+
+def test_sparse_graph_takes_no_n_by_n_matrix():
+    """A chain on 300 variables (299 products, 299 * 9 tensor products) is
+    evaluated by gathers: no (n, n) array anywhere in the traced gradient,
+    energy or mean; the quadratic preset keeps its matmul (test above)."""
+    n = 300
+    edges = [(i, i + 1) for i in range(n - 1)]
+    specs = [Moment(i, k) for i in range(n) for k in (1, 2)]
+    specs += [Product(i, j) for i, j in edges] + list(pairwise(edges, 3))
+    fm = compile_features(specs, n)
+    assert not fm._dense_prod
+    coef = jnp.ones(fm.n_features_out)
+    lo, hi = -jnp.ones(n), jnp.ones(n)
+    X = jnp.zeros((8, n))
+    for fn in (
+        jax.vmap(lambda z: fm.energy_grad(coef, z, lo, hi)),
+        jax.vmap(lambda z: fm.energy(coef, z, lo, hi)),
+        lambda Z: fm.mean(Z, lo, hi),
+    ):
+        jaxpr = jax.make_jaxpr(fn)(X)
+        shapes = {
+            tuple(v.aval.shape)
+            for eqn in jaxpr.eqns
+            for v in (*eqn.invars, *eqn.outvars)
+            if hasattr(v, "aval")
+        }
+        assert not any(s[-2:] == (n, n) for s in shapes), shapes
+
+
+def test_pairwise_builder():
+    specs = pairwise([(0, 1), (2, 1)], degree=2)
+    unary = [Legendre(i, d) for i in (0, 1, 2) for d in (1, 2)]
+    terms = [Pairwise(0, 1, a, b) for a in (1, 2) for b in (1, 2)]
+    terms += [Pairwise(2, 1, a, b) for a in (1, 2) for b in (1, 2)]
+    assert specs == tuple(unary + terms)
+    assert pairwise([(0, 1)], degree=1, unary=False) == (Pairwise(0, 1, 1, 1),)
+    with pytest.raises(ValueError, match=r"edges\[1\] = \(1, 0\) repeats edges\[0\]"):
+        pairwise([(0, 1), (1, 0)])
+    with pytest.raises(ValueError, match="degree must be an integer >= 1"):
+        pairwise([(0, 1)], degree=0)
+    with pytest.raises(ValueError, match=r"edges must be \(i, j\) pairs"):
+        pairwise([(0, 1, 2)])
+    with pytest.raises(TypeError, match="edges must be a sequence"):
+        pairwise(5)
+
+
+def test_interaction_presets():
+    n = 3
+    quadratic = resolve_features("quadratic", n)
+    got = resolve_features("legendre2x2", n)
+    ab = [(1, 2), (2, 1), (2, 2)]  # (1, 1) is spanned by x_i x_j
+    pairs = [Pairwise(i, j, a, b) for i, j in ((0, 1), (0, 2), (1, 2)) for a, b in ab]
+    assert got == quadratic + tuple(pairs)
+    assert resolve_features("legendre4x3", n)[: len(quadratic) + 6] == (
+        resolve_features("legendre4", n)
+    )
+    assert len(resolve_features("legendre4x3", n)) == len(quadratic) + 6 + 3 * 8
+    with pytest.raises(ValueError, match="legendre<d>x<k>"):
+        resolve_features("legendre4x5", n)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: Pairwise(1, 1, 1, 1), r"Pairwise\(i=1, j=1\) needs i != j"),
+        (lambda: Pairwise(0, 1, 0, 1), r"Pairwise.a must be an integer >= 1"),
+        (lambda: Pairwise(0, 1, 1, 2.5), r"Pairwise.b must be an integer >= 1"),
+        (lambda: Indicator2(0, 0, (0, 1), (0, 1)), r"needs i != j"),
+        (lambda: Indicator2(0, 1, (1, 0), (0, 1)), r"Indicator2.box_i must be a pair"),
+        (lambda: Indicator2(0, 1, (0, 1), (0, np.inf)), r"Indicator2.box_j"),
+        (lambda: Indicator2(0, 1, (0, 1), "ab"), r"Indicator2.box_j"),
+    ],
+)
+def test_pair_spec_validation(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_pair_specs_identity_names_and_normalisation():
+    assert Indicator2(0, 1, [0, 1], (2, 3)).box_i == (0.0, 1.0)
+    with pytest.raises(ValueError, match=r"features\[1\] .* duplicates features\[0\]"):
+        resolve_features([Pairwise(0, 1, 1, 2), Pairwise(1, 0, 2, 1)], 2)
+    with pytest.raises(ValueError, match=r"duplicates"):
+        resolve_features(
+            [Indicator2(0, 1, (0, 1), (2, 3)), Indicator2(1, 0, (2, 3), (0, 1))], 2
+        )
+    fm = compile_features(
+        [Pairwise(0, 1, 1, 2), Indicator2(1, 0, (0, 0.5), (-1, 1))], 2, ("a", "b")
+    )
+    assert fm.names == ("P1(a)*P2(b)", "1[0<=b<0.5,-1<=a<1]")
+    assert not fm.differentiable
+    assert compile_features([Pairwise(0, 1, 1, 2)], 2).differentiable

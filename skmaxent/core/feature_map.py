@@ -2,12 +2,13 @@
 
 A :class:`FeatureMap` groups the features of a tuple of specs (from
 :mod:`skmaxent.core.specs`) by kind -- unary powers, Legendre polynomials,
-indicators, pairwise products, custom functions -- and stores each group as
+indicators, features of pairs (:mod:`skmaxent.core.pairs`: products, Legendre
+tensor products, 2-D bins), custom functions -- and stores each group as
 NumPy index arrays, so evaluating it is a few gathers and elementwise ops
-whose number does not depend on the number of features. Products have a matrix
-form: ``sum_k c_k x_{I_k} x_{J_k} = x·Wx``, with gradient ``(W + Wᵀ)x`` and
-batch mean ``XᵀX / N`` then a gather. Custom functions are opaque, so they are
-the only per-feature Python loop. This is the hot path of every estimator.
+whose number does not depend on the number of features. One Legendre table
+serves the unary and the tensor-product features. Custom functions are
+opaque, so they are the only per-feature Python loop. This is the hot path of
+every estimator.
 """
 
 from collections import Counter
@@ -17,13 +18,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from skmaxent.core import pairs
 from skmaxent.core import specs as sp
 from skmaxent.core.legendre import legendre_table
+from skmaxent.core.presets import resolve_features
 from skmaxent.core.uniform_moments import uniform_moments as _uniform_moments
 
 __all__ = ["FeatureMap", "compile_features"]
 
-_HIGHEST = jax.lax.Precision.HIGHEST
+#: Group names, in the order of :data:`skmaxent.core.specs.SPEC_TYPES`.
+_KINDS = ("mom", "prod", "ind", "leg", "pw", "i2", "cus")
 
 
 def compile_features(
@@ -46,7 +50,7 @@ def compile_features(
         Equal arguments return the same (cached) object, so jitted functions
         taking the map as a static argument find it by identity.
     """
-    specs = sp.resolve_features(specs, n_features_in)
+    specs = resolve_features(specs, n_features_in)
     names = None if input_names is None else tuple(input_names)
     return _compile(specs, int(n_features_in), names)
 
@@ -89,7 +93,7 @@ class FeatureMap:
 
     def __init__(self, specs, n_features_in: int, input_names=None):
         n = int(n_features_in)
-        specs = sp.resolve_features(specs, n)
+        specs = resolve_features(specs, n)
         if input_names is not None:
             input_names = tuple(input_names)
             if len(input_names) != n or not all(
@@ -117,12 +121,12 @@ class FeatureMap:
         d["specs"], d["n_features_in"], d["names"] = specs, n, names
         d["input_names"] = input_names
         d["n_features_out"] = len(specs)
-        d["differentiable"] = not kinds[sp.Indicator]
+        d["differentiable"] = not (kinds[sp.Indicator] or kinds[sp.Indicator2])
         d["_key"] = (specs, n, names)
         d["_hash"] = hash(d["_key"])
         order = [np.array(kinds[t], dtype=np.int32) for t in sp.SPEC_TYPES]
         d["_groups"] = tuple(order)  # feature positions of each kind (see _split)
-        for kind, pos in zip(("mom", "prod", "ind", "leg", "cus"), order):
+        for kind, pos in zip(_KINDS, order):
             d[f"_pos_{kind}"] = pos
         perm = np.concatenate(order)
         in_order = np.array_equal(perm, np.arange(perm.size))
@@ -130,13 +134,17 @@ class FeatureMap:
         d["_mom_i"], d["_mom_pow"] = arr(sp.Moment, "i"), arr(sp.Moment, "power")
         d["_max_pow"] = int(d["_mom_pow"].max(initial=0))
         d["_prod_i"], d["_prod_j"] = arr(sp.Product, "i"), arr(sp.Product, "j")
-        # Matrix form when products are at least as many as variables.
-        d["_dense_prod"] = d["_prod_i"].size >= n
+        d["_dense_prod"] = pairs.dense_products(d["_prod_i"].size, n)
+        for f in "ijab":
+            d[f"_pw_{f}"] = arr(sp.Pairwise, f)
+        tables = pairs.bin_tables(specs, kinds[sp.Indicator2])
+        d["_i2_i"], d["_i2_j"], d["_i2_lo"], d["_i2_hi"] = tables
         d["_ind_i"] = arr(sp.Indicator, "i")
         d["_ind_low"] = arr(sp.Indicator, "low", np.float64)
         d["_ind_high"] = arr(sp.Indicator, "high", np.float64)
         d["_leg_i"], d["_leg_deg"] = arr(sp.Legendre, "i"), arr(sp.Legendre, "degree")
-        d["_max_deg"] = int(d["_leg_deg"].max(initial=-1))
+        degrees = np.concatenate([d["_leg_deg"], d["_pw_a"], d["_pw_b"]])
+        d["_max_deg"] = int(degrees.max(initial=-1))  # one table for both kinds
         d["_fns"] = tuple(specs[k].fn for k in kinds[sp.Custom])
         d["_fn_names"] = tuple(specs[k].name for k in kinds[sp.Custom])
 
@@ -219,23 +227,43 @@ class FeatureMap:
         return jnp.asarray(low, dt), jnp.asarray(high, dt)
 
     # ------------------------------------------------------------ hot path
+    def _bins(self, x):
+        xi = _take(x, self._ind_i, x.ndim - 1)
+        lo = jnp.asarray(self._ind_low, x.dtype)
+        hi = jnp.asarray(self._ind_high, x.dtype)
+        return ((xi >= lo) & (xi < hi)).astype(x.dtype)
+
+    def _table(self, x, low, high, derivative=False):
+        """Legendre table ``P`` (D+1, [N,] n) of every Legendre and Pairwise
+        feature, or ``None``; with ``derivative``, ``(P, dP/dx)`` (zero where
+        the axis is clipped, see :meth:`_t`)."""
+        if self._max_deg < 0:
+            return (None, None) if derivative else None
+        t = self._t(x, low, high)
+        if not derivative:
+            return legendre_table(t, self._max_deg)
+        P, D = legendre_table(t, self._max_deg, True)
+        inside = (x >= low) & (x <= high)  # constant beyond (see _t)
+        return P, jnp.where(inside, D, 0.0) * (2 / (high - low))
+
     def values(self, x, low, high):
         """All features at one point ``x`` (n,) in user units; shape ``(p,)``."""
         x = self._check(x, 1)
         low, high = self._consts(x, low, high)
+        P = self._table(x, low, high)
         blocks = []
         if self._mom_i.size:
             blocks.append(self._powers(x)[self._mom_pow, self._mom_i])
         if self._prod_i.size:
-            blocks.append(_take(x, self._prod_i) * _take(x, self._prod_j))
+            blocks.append(pairs.product_values(self, x))
         if self._ind_i.size:
-            xi = _take(x, self._ind_i)
-            lo = jnp.asarray(self._ind_low, x.dtype)
-            hi = jnp.asarray(self._ind_high, x.dtype)
-            blocks.append(((xi >= lo) & (xi < hi)).astype(x.dtype))
+            blocks.append(self._bins(x))
         if self._leg_i.size:
-            P = legendre_table(self._t(x, low, high), self._max_deg)
             blocks.append(P[self._leg_deg, self._leg_i])
+        if self._pw_i.size:
+            blocks.append(pairs.pairwise_values(self, P))
+        if self._i2_i.size:
+            blocks.append(pairs.bins_values(self, x))
         if self._fns:
             blocks.append(self._custom(x))
         return self._arrange(blocks)
@@ -251,76 +279,62 @@ class FeatureMap:
 
         ``sum_r w_r f(x_r)`` with ``w = weights`` (N,), ``1 / N`` each when
         ``None``; with ``square``, of ``f(x_r) ** 2``. Powers from weighted
-        column sums of ``X ** k``, products from ``Xᵀ diag(w) X`` (no ``(N, p)``
-        intermediate for them), so that means, Fisher-vector products
-        (weights ``(s - s̄) / N`` for scores ``s``) and second moments of the
-        quadratic preset cost ``O(N n²)`` for ``p = O(n²)`` features.
+        column sums of ``X ** k``, dense products from ``Xᵀ diag(w) X`` (no
+        ``(N, p)`` intermediate for them), so that means, Fisher-vector
+        products (weights ``(s - s̄) / N`` for scores ``s``) and second moments
+        of the quadratic preset cost ``O(N n²)`` for ``p = O(n²)`` features.
         """
         X = self._check(X, 2)
         low, high = self._consts(X, low, high)
         N = X.shape[0]
         w = jnp.full((N,), 1.0 / N, X.dtype) if weights is None else weights
-        k2 = 2 if square else 1
+
+        def sq(v):
+            return v * v if square else v
+
+        P = self._table(X, low, high)
         blocks = []
         if self._mom_i.size:
+            k2 = 2 if square else 1
             M = jnp.stack(
                 [jnp.full(X.shape[1], jnp.sum(w), X.dtype)]
                 + [w @ X ** (k2 * k) for k in range(1, self._max_pow + 1)]
             )
             blocks.append(M[self._mom_pow, self._mom_i])
         if self._prod_i.size:
-            Xp = X * X if square else X
-            if self._dense_prod:
-                G = jnp.matmul(Xp.T, Xp * w[:, None], precision=_HIGHEST)
-                blocks.append(G[self._prod_i, self._prod_j])
-            else:
-                prod = _take(Xp, self._prod_i, 1) * _take(Xp, self._prod_j, 1)
-                blocks.append(w @ prod)
+            blocks.append(pairs.product_mean(self, X, w, square))
         if self._ind_i.size:
-            Xi = _take(X, self._ind_i, 1)
-            lo = jnp.asarray(self._ind_low, X.dtype)
-            hi = jnp.asarray(self._ind_high, X.dtype)
-            blocks.append(w @ ((Xi >= lo) & (Xi < hi)).astype(X.dtype))
+            blocks.append(w @ self._bins(X))
         if self._leg_i.size:
-            P = legendre_table(self._t(X, low, high), self._max_deg)
-            P = P * P if square else P
-            blocks.append(jnp.einsum("r,dri->di", w, P)[self._leg_deg, self._leg_i])
+            L = jnp.einsum("r,dri->di", w, sq(P))
+            blocks.append(L[self._leg_deg, self._leg_i])
+        if self._pw_i.size:
+            blocks.append(sq(pairs.pairwise_values(self, P)) @ w)
+        if self._i2_i.size:
+            blocks.append(w @ pairs.bins_values(self, X))
         if self._fns:
-            C = jax.vmap(self._custom)(X)
-            blocks.append(w @ (C * C if square else C))
+            blocks.append(w @ sq(jax.vmap(self._custom)(X)))
         return self._arrange(blocks)
 
     def _coef_tables(self, coef, x):
         """Per-kind coefficient arrays (scatter-added; unbatched under vmap)."""
-        c_mom, c_prod, c_ind, c_leg, c_cus = self._split(jnp.asarray(coef, x.dtype))
+        c = dict(zip(_KINDS, self._split(jnp.asarray(coef, x.dtype))))
         n = self.n_features_in
-        t = {}
-        if self._mom_i.size:
+        t = {k: v for k, v in c.items() if v.shape[0]}
+        if "mom" in t:
             t["mom"] = (
                 jnp.zeros((self._max_pow + 1, n), x.dtype)
                 .at[self._mom_pow, self._mom_i]
-                .add(c_mom)
+                .add(c["mom"])
             )
-        if self._prod_i.size:
-            if self._dense_prod:
-                W = (
-                    jnp.zeros((n, n), x.dtype)
-                    .at[self._prod_i, self._prod_j]
-                    .add(c_prod)
-                )
-                t["prod"] = W + W.T
-            else:
-                t["prod"] = c_prod
-        if self._ind_i.size:
-            t["ind"] = c_ind
-        if self._leg_i.size:
+        if "prod" in t:
+            t["prod"] = pairs.product_table(self, c["prod"], x.dtype)
+        if "leg" in t:
             t["leg"] = (
                 jnp.zeros((self._max_deg + 1, n), x.dtype)
                 .at[self._leg_deg, self._leg_i]
-                .add(c_leg)
+                .add(c["leg"])
             )
-        if self._fns:
-            t["cus"] = c_cus
         return t
 
     def _custom_energy(self, c, x):
@@ -331,24 +345,20 @@ class FeatureMap:
         x = self._check(x, 1)
         low, high = self._consts(x, low, high)
         t = self._coef_tables(coef, x)
+        P = self._table(x, low, high)
         e = jnp.zeros((), x.dtype)
         if "mom" in t:
             e = e + jnp.sum(t["mom"] * self._powers(x))
         if "prod" in t:
-            if self._dense_prod:
-                e = e + 0.5 * jnp.dot(x, jnp.dot(t["prod"], x, precision=_HIGHEST))
-            else:
-                e = e + jnp.dot(
-                    t["prod"], _take(x, self._prod_i) * _take(x, self._prod_j)
-                )
+            e = e + pairs.product_energy(self, t["prod"], x)
         if "ind" in t:
-            xi = _take(x, self._ind_i)
-            lo = jnp.asarray(self._ind_low, x.dtype)
-            hi = jnp.asarray(self._ind_high, x.dtype)
-            e = e + jnp.dot(t["ind"], ((xi >= lo) & (xi < hi)).astype(x.dtype))
+            e = e + jnp.dot(t["ind"], self._bins(x))
         if "leg" in t:
-            P = legendre_table(self._t(x, low, high), self._max_deg)
             e = e + jnp.sum(t["leg"] * P)
+        if "pw" in t:
+            e = e + jnp.dot(t["pw"], pairs.pairwise_values(self, P))
+        if "i2" in t:
+            e = e + jnp.dot(t["i2"], pairs.bins_values(self, x))
         if "cus" in t:
             e = e + self._custom_energy(t["cus"], x)
         return -e
@@ -363,21 +373,13 @@ class FeatureMap:
             k = jnp.arange(1, self._max_pow + 1, dtype=x.dtype)[:, None]
             g = g + jnp.sum(k * t["mom"][1:] * self._powers(x)[:-1], axis=0)
         if "prod" in t:
-            if self._dense_prod:
-                g = g + jnp.dot(t["prod"], x, precision=_HIGHEST)
-            else:
-                c = t["prod"]
-                g = (
-                    g.at[self._prod_i]
-                    .add(c * _take(x, self._prod_j))
-                    .at[self._prod_j]
-                    .add(c * _take(x, self._prod_i))
-                )
-        if "leg" in t and self._max_deg > 0:
-            _, D = legendre_table(self._t(x, low, high), self._max_deg, True)
-            inside = (x >= low) & (x <= high)  # constant beyond (see _t)
-            D = jnp.where(inside, D, 0.0)
-            g = g + jnp.sum(t["leg"] * D, axis=0) * (2 / (high - low))
+            g = g + pairs.product_grad(self, t["prod"], x)
+        if self._max_deg > 0 and ("leg" in t or "pw" in t):
+            P, D = self._table(x, low, high, derivative=True)
+            if "leg" in t:
+                g = g + jnp.sum(t["leg"] * D, axis=0)
+            if "pw" in t:
+                g = g + pairs.pairwise_grad(self, t["pw"], P, D)
         if "cus" in t:
             g = g + jax.grad(self._custom_energy, argnums=1)(t["cus"], x)
         return -g

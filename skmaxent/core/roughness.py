@@ -16,7 +16,9 @@ Specs are those of :mod:`skmaxent.core.specs` (``Moment``, ``Product``,
 - ``Moment(i, k)``: ``k(k-1) x_i^(k-2)`` at ``(i, i)``; zero for ``k < 2``.
 - ``Legendre(i, d)``: ``P̃_d''(u_i) / (hi_i - lo_i)²`` at ``(i, i)``.
 - ``Product(i, j)``: ``1`` at ``(i, j)`` and ``(j, i)``, constant.
-- ``Indicator``: zero almost everywhere (the jumps carry no mass).
+- ``Indicator``, ``Indicator2``: zero almost everywhere (the jumps carry no
+  mass).
+- ``Pairwise``: not supported (a named ``ValueError``).
 - ``Custom(fn, name)``: ``jax.hessian(fn)``, any pattern.
 
 Without ``Custom`` features ``R`` is exact: "diagonal" features (Moment,
@@ -46,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.polynomial import legendre as npleg
 
-from skmaxent.core.specs import SPEC_TYPES, Custom, Legendre, Moment, Product
+from skmaxent.core.specs import SPEC_TYPES, Custom, Legendre, Moment, Pairwise, Product
 from skmaxent.core.types import ArrayLike
 
 __all__ = ["roughness_entries", "roughness_matrix"]
@@ -99,6 +101,12 @@ def roughness_entries(
             raise TypeError(
                 f"specs[{k}] = {spec!r} is not a feature spec; expected one of "
                 f"{', '.join(t.__name__ for t in SPEC_TYPES)}."
+            )
+    for k, spec in enumerate(specs):
+        if isinstance(spec, Pairwise):
+            raise ValueError(
+                f"features[{k}] = {spec!r}: the roughness penalty does not support "
+                "Pairwise features yet; use roughness=0 (and alpha to regularise)."
             )
     diag = _diag_features(specs)
     prod = np.array([k for k, s in enumerate(specs) if isinstance(s, Product)], int)

@@ -2,9 +2,11 @@
 
 Specs are small frozen dataclasses (they survive ``clone`` and pickling), one
 per feature: :class:`Moment`, :class:`Product`, :class:`Indicator`,
-:class:`Legendre` and :class:`Custom`. :func:`resolve_features` turns the
+:class:`Legendre`, :class:`Pairwise`, :class:`Indicator2` and :class:`Custom`.
+:func:`~skmaxent.core.presets.resolve_features` turns the
 ``features`` hyper-parameter (a preset or a sequence of specs) into a
-validated tuple; :func:`skmaxent.core.feature_map.compile_features` turns that
+validated tuple (:mod:`skmaxent.core.presets`);
+:func:`skmaxent.core.feature_map.compile_features` turns that
 tuple into a vectorised FeatureMap. The public home of these names is
 :mod:`skmaxent.features`, which re-exports them.
 """
@@ -15,14 +17,14 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 __all__ = [
-    "PRESETS",
     "SPEC_TYPES",
     "Custom",
     "Indicator",
+    "Indicator2",
     "Legendre",
     "Moment",
+    "Pairwise",
     "Product",
-    "resolve_features",
 ]
 
 
@@ -142,6 +144,85 @@ class Legendre:
 
 
 @dataclass(frozen=True)
+class Pairwise:
+    """``P_a(2 u_i - 1) P_b(2 u_j - 1)``, a product of shifted Legendre polynomials.
+
+    ``u_i`` as for :class:`Legendre` (clipped to ``[0, 1]`` on an open
+    axis, so the feature is bounded). A pairwise potential of any smooth
+    shape on the edge ``(i, j)`` of a graph; :func:`pairwise` builds them
+    from an edge list.
+
+    Parameters
+    ----------
+    i, j : int
+        Two different columns of ``X``.
+    a, b : int
+        Degrees, at least 1 (degree 0 is the unary :class:`Legendre`).
+    """
+
+    i: int
+    j: int
+    a: int
+    b: int
+
+    def __post_init__(self):
+        for field in ("i", "j"):
+            _check_int(self, field, getattr(self, field), 0)
+        for field in ("a", "b"):
+            _check_int(self, field, getattr(self, field), 1)
+        if self.i == self.j:
+            raise ValueError(
+                f"Pairwise(i={self.i}, j={self.j}) needs i != j; for one variable "
+                f"use Legendre({self.i}, degree)."
+            )
+
+
+def _interval(owner, field, value):
+    """``value`` as a ``(low, high)`` tuple of finite floats with ``low < high``."""
+    ok = isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+    if ok:
+        ok = all(
+            not isinstance(v, bool) and isinstance(v, Real) and math.isfinite(v)
+            for v in value
+        )
+    if not ok or not value[0] < value[1]:
+        raise ValueError(
+            f"{type(owner).__name__}.{field} must be a pair (low, high) of finite "
+            f"real numbers with low < high; got {value!r}."
+        )
+    object.__setattr__(owner, field, (float(value[0]), float(value[1])))
+
+
+@dataclass(frozen=True)
+class Indicator2:
+    """``1[low_i <= x_i < high_i and low_j <= x_j < high_j]``, a 2-D bin.
+
+    Parameters
+    ----------
+    i, j : int
+        Two different columns of ``X``.
+    box_i, box_j : pair of float
+        ``(low, high)`` limits along ``x_i`` and ``x_j``, finite, ``low < high``.
+    """
+
+    i: int
+    j: int
+    box_i: tuple
+    box_j: tuple
+
+    def __post_init__(self):
+        _check_int(self, "i", self.i, 0)
+        _check_int(self, "j", self.j, 0)
+        if self.i == self.j:
+            raise ValueError(
+                f"Indicator2(i={self.i}, j={self.j}) needs i != j; for one "
+                f"variable use Indicator({self.i}, low, high)."
+            )
+        _interval(self, "box_i", self.box_i)
+        _interval(self, "box_j", self.box_j)
+
+
+@dataclass(frozen=True)
 class Custom:
     """``fn(x)``, a JAX-traceable scalar function of one point ``x``.
 
@@ -165,33 +246,13 @@ class Custom:
             raise ValueError(f"Custom.name must be a non-empty str; got {self.name!r}.")
 
 
-SPEC_TYPES = (Moment, Product, Indicator, Legendre, Custom)
-#: ``"legendre<d>"`` for d = 3..8: the quadratic preset plus each variable's
-#: Legendre polynomials of degrees 3..d (a marginal shape on top of the
-#: Gaussian; readable as a grid value: ``{"features": ["quadratic",
-#: "legendre4"]}``).
-LEGENDRE_PRESETS = tuple(f"legendre{d}" for d in range(3, 9))
-PRESETS = ("linear", "quadratic", *LEGENDRE_PRESETS)
-
-
-def _preset(name: str, n: int) -> tuple:
-    linear = tuple(Moment(i) for i in range(n))
-    if name == "linear":
-        return linear
-    squares = tuple(Moment(i, 2) for i in range(n))
-    products = tuple(Product(i, j) for i in range(n) for j in range(i + 1, n))
-    quadratic = linear + squares + products
-    if name == "quadratic":
-        return quadratic
-    degree = int(name.removeprefix("legendre"))
-    shape = tuple(Legendre(i, d) for i in range(n) for d in range(3, degree + 1))
-    return quadratic + shape
+SPEC_TYPES = (Moment, Product, Indicator, Legendre, Pairwise, Indicator2, Custom)
 
 
 def _columns(spec) -> tuple[int, ...]:
     if isinstance(spec, Custom):
         return ()
-    if isinstance(spec, Product):
+    if isinstance(spec, (Product, Pairwise, Indicator2)):
         return (spec.i, spec.j)
     return (spec.i,)
 
@@ -200,71 +261,11 @@ def _identity(spec):
     """Key under which two specs are the same feature (x_i x_j is x_j x_i)."""
     if isinstance(spec, Product):
         return (Product, min(spec.i, spec.j), max(spec.i, spec.j))
+    if isinstance(spec, Pairwise) and spec.i > spec.j:
+        return Pairwise(spec.j, spec.i, spec.b, spec.a)
+    if isinstance(spec, Indicator2) and spec.i > spec.j:
+        return Indicator2(spec.j, spec.i, spec.box_j, spec.box_i)
     return spec
-
-
-def resolve_features(features, n_features_in: int) -> tuple:
-    """The validated tuple of specs for the ``features`` hyper-parameter.
-
-    Parameters
-    ----------
-    features : str preset or sequence of specs
-        A preset: ``"linear"``, ``"quadratic"``, ``"legendre3"`` ... ``"legendre8"``.
-        ``"linear"`` is every ``Moment(i)``; ``"quadratic"`` is every
-        ``Moment(i)``, then every ``Moment(i, 2)``, then every ``Product(i, j)``
-        with ``i < j``; ``"legendre<d>"`` is ``"quadratic"`` followed by every
-        ``Legendre(i, k)`` for ``k = 3..d`` (variable by variable).
-    n_features_in : int
-        Number of columns of ``X``; spec column indices must lie in
-        ``[0, n_features_in)``.
-
-    Returns
-    -------
-    specs : tuple of specs
-        The specs, in feature order.
-    """
-    n = n_features_in
-    if isinstance(features, str):
-        if features not in PRESETS:
-            raise ValueError(
-                f"features={features!r} is not a preset; use 'linear', 'quadratic', "
-                "'legendre3' to 'legendre8', or a sequence of specs from "
-                "skmaxent.features."
-            )
-        return _preset(features, n)
-    if isinstance(features, SPEC_TYPES):
-        raise TypeError(
-            f"features={features!r} is a single spec; wrap it in a list: "
-            f"features=[{features!r}]."
-        )
-    if not isinstance(features, Sequence):
-        raise TypeError(
-            "features must be 'linear', 'quadratic' or a sequence of specs; got "
-            f"{type(features).__name__} {features!r}."
-        )
-    if len(features) == 0:
-        raise ValueError("features is empty; give at least one spec or a preset.")
-    seen = {}
-    for k, spec in enumerate(features):
-        if not isinstance(spec, SPEC_TYPES):
-            raise TypeError(
-                f"features[{k}] = {spec!r} is not a feature spec; expected Moment, "
-                "Product, Indicator, Legendre or Custom from skmaxent.features."
-            )
-        for i in _columns(spec):
-            if i >= n:
-                raise ValueError(
-                    f"features[{k}] = {spec!r} refers to column {i}, but X has "
-                    f"{n} column(s); column indices must lie in [0, {n})."
-                )
-        key = _identity(spec)
-        if key in seen:
-            raise ValueError(
-                f"features[{k}] = {spec!r} duplicates features[{seen[key]}] = "
-                f"{features[seen[key]]!r}; remove one of them."
-            )
-        seen[key] = k
-    return tuple(features)
 
 
 def _number(v: float) -> str:
@@ -281,4 +282,10 @@ def _name(spec, cols: tuple[str, ...]) -> str:
         return f"1[{_number(spec.low)}<={cols[spec.i]}<{_number(spec.high)}]"
     if isinstance(spec, Legendre):
         return f"P{spec.degree}({cols[spec.i]})"
+    if isinstance(spec, Pairwise):
+        return f"P{spec.a}({cols[spec.i]})*P{spec.b}({cols[spec.j]})"
+    if isinstance(spec, Indicator2):
+        (a, b), (c, d) = spec.box_i, spec.box_j
+        i, j = cols[spec.i], cols[spec.j]
+        return f"1[{_number(a)}<={i}<{_number(b)},{_number(c)}<={j}<{_number(d)}]"
     return spec.name

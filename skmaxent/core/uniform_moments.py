@@ -2,7 +2,8 @@
 
 The mean and standard deviation of every feature under Uniform(box) set the
 feature scales (and the starting point) of the estimators. They are closed
-forms for Moment, Product, Indicator and Legendre features and a Monte-Carlo
+forms for Moment, Product, Indicator, Legendre, Pairwise and Indicator2
+features and a Monte-Carlo
 estimate, with a fixed seed, for Custom ones. :meth:`FeatureMap.uniform_moments
 <skmaxent.core.feature_map.FeatureMap.uniform_moments>` is the entry point;
 this module imports nothing from it, only reads its group tables.
@@ -68,6 +69,17 @@ def uniform_moments(
         # Shifted Legendre: orthogonal to P0 = 1 and ∫₀¹ P_d(2u - 1)² du = 1/(2d+1).
         mean[fm._pos_leg] = np.where(d == 0, 1.0, 0.0)
         var[fm._pos_leg] = np.where(d == 0, 0.0, 1 / (2 * d + 1))
+    if fm._pw_i.size:
+        # Independent factors under the uniform law, each of mean 0 (degree >= 1).
+        mean[fm._pos_pw] = 0.0
+        var[fm._pos_pw] = 1 / ((2 * fm._pw_a + 1) * (2 * fm._pw_b + 1))
+    if fm._i2_i.size:
+        q = np.ones(fm._i2_i.size)
+        for axis, cols in enumerate((fm._i2_i, fm._i2_j)):
+            a, b = low[cols], high[cols]
+            lo, hi = fm._i2_lo[:, axis], fm._i2_hi[:, axis]
+            q *= np.clip((np.minimum(hi, b) - np.maximum(lo, a)) / (b - a), 0.0, 1.0)
+        mean[fm._pos_i2], var[fm._pos_i2] = q, q * (1 - q)
     if fm._fns:
         m, v = _custom_moments(fm, low, high, n_points, seed)
         mean[fm._pos_cus], var[fm._pos_cus] = m, v
