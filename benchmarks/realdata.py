@@ -4,9 +4,11 @@ Datasets bundled with scikit-learn (column subsets), standardised inside a
 ``Pipeline``, a 70/30 split, every model chosen by ``GridSearchCV`` (5
 shuffled folds) over its own grid, with default ``bounds``:
 
-- ``MaxEntDual`` over ``features`` (``"quadratic"``, ``"legendre4"``) and
+- ``MaxEntDual`` over ``features`` (``"quadratic"``, ``"legendre4"``, and
+  the interaction presets ``"legendre2x2"``, ``"legendre4x2"``) and
   ``alpha``;
-- ``MaxLikelihoodEBM("quadratic")`` (linear energy) over ``alpha``, and
+- ``MaxLikelihoodEBM`` with the linear energy over the same ``features``
+  and ``alpha`` (label ``MaxLikelihoodEBM``), and
   ``MaxLikelihoodEBM`` with an MLP energy over ``alpha`` and the network
   (``MLP(hidden=(16,))`` or ``MLP(hidden=(32, 32))``; label
   ``MaxLikelihoodMLP``);
@@ -15,7 +17,9 @@ shuffled folds) over its own grid, with default ``bounds``:
 
 Printed per dataset: the held-out mean log-likelihood of each chosen model
 (mean of ``score_samples``, also the grid searches' scoring),
-the number of non-finite fold scores in its grid search, fit time, and for
+the number of non-finite fold scores in its grid search, the number of
+``ConvergenceWarning``s its grid search raised (all folds and the refit),
+fit time, and for
 MaxEntDual and MaxLikelihoodEBM an independent check of the reported
 score: ``log Z`` of the refitted model by defensive importance sampling
 (400,000 draws from a mixture of a Gaussian fitted to the model's samples,
@@ -24,9 +28,11 @@ Gaussian on open ones; the estimate's standard error is printed),
 so that ``score + log_partition_ - log Z_IS`` is the score with an
 independent normaliser.
 
-Run: ``python benchmarks/realdata.py``.
+Run: ``python benchmarks/realdata.py [--cases 0 2] [--models MaxEntDual]``
+(by default every case and every model).
 """
 
+import argparse
 import sys
 import time
 import warnings
@@ -36,6 +42,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 from sklearn import datasets
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 from sklearn.neighbors import KernelDensity
@@ -57,17 +64,22 @@ CASES = [
     ("diabetes, 4 columns", datasets.load_diabetes, [2, 3, 4, 5]),
 ]
 
+FEATURES = ["quadratic", "legendre4", "legendre2x2", "legendre4x2"]
+
 MODELS = {
     "MaxEntDual": (
         MaxEntDual(random_state=0),
         {
-            "maxentdual__features": ["quadratic", "legendre4"],
+            "maxentdual__features": FEATURES,
             "maxentdual__alpha": [0.0, 1e-4, 1e-3],
         },
     ),
     "MaxLikelihoodEBM": (
         MaxLikelihoodEBM(random_state=0),
-        {"maxlikelihoodebm__alpha": [0.0, 1e-4, 1e-3]},
+        {
+            "maxlikelihoodebm__features": FEATURES,
+            "maxlikelihoodebm__alpha": [0.0, 1e-4, 1e-3],
+        },
     ),
     "MaxLikelihoodMLP": (
         MaxLikelihoodEBM(energy_model=MLP(hidden=(32, 32)), random_state=0),
@@ -127,11 +139,12 @@ def mean_log_likelihood(estimator, X, y=None):
     return float(np.mean(estimator.score_samples(X)))
 
 
-def run_case(name, loader, cols):
+def run_case(name, loader, cols, labels):
     X = loader().data[:, cols]
     X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
     out = {}
-    for label, (estimator, grid) in MODELS.items():
+    for label in labels:
+        estimator, grid = MODELS[label]
         search = GridSearchCV(
             make_pipeline(StandardScaler(), estimator),
             grid,
@@ -139,17 +152,24 @@ def run_case(name, loader, cols):
             cv=KFold(5, shuffle=True, random_state=0),
         )
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             search.fit(X_train)
             score = mean_log_likelihood(search, X_test)
         seconds = time.perf_counter() - start
+        n_fits = 5 * len(search.cv_results_["params"]) + 1
         folds = np.array([search.cv_results_[f"split{k}_test_score"] for k in range(5)])
         row = {
             "score": score,
             "nonfinite_folds": int(np.sum(~np.isfinite(folds))),
+            "convergence_warnings": sum(
+                issubclass(w.category, ConvergenceWarning) for w in caught
+            ),
+            "n_fits": n_fits,
             "seconds": seconds,
-            "best": search.best_params_,
+            "best": {
+                k.split("__")[-1]: repr(v) for k, v in search.best_params_.items()
+            },
         }
         if label.startswith(("MaxEntDual", "MaxLikelihood")):
             model = search.best_estimator_[-1]
@@ -165,24 +185,31 @@ def run_case(name, loader, cols):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, nargs="+", default=range(len(CASES)))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    args = parser.parse_args()
     results = {}
     print(
         f"{'case':<26} {'model':<16} {'held-out':>9} {'-inf folds':>10} "
-        f"{'fit s':>7}  check (MaxEntDual: log Z AIS vs IS)"
+        f"{'warnings':>8} {'fit s':>7}  check: log Z AIS vs IS; chosen"
     )
-    for name, loader, cols in CASES:
-        results[name] = run_case(name, loader, cols)
+    for index in args.cases:
+        name, loader, cols = CASES[index]
+        results[name] = run_case(name, loader, cols, args.models)
         for label, row in results[name].items():
             check = ""
             if "log_z_is" in row:
                 check = (
                     f"{row['log_z']:.3f} ± {row['log_z_std']:.3f} vs "
                     f"{row['log_z_is']:.3f} ± {row['log_z_is_std']:.3f}; "
-                    f"score with IS log Z {row['score_is']:.3f}"
+                    f"score with IS log Z {row['score_is']:.3f}; "
                 )
+            warned = f"{row['convergence_warnings']}/{row['n_fits']}"
             print(
                 f"{name:<26} {label:<16} {row['score']:>9.3f} "
-                f"{row['nonfinite_folds']:>10d} {row['seconds']:>7.1f}  {check}",
+                f"{row['nonfinite_folds']:>10d} {warned:>8} {row['seconds']:>7.1f}  "
+                f"{check}{row['best']}",
                 flush=True,
             )
     print(f"results: {write_results('realdata', {'cases': results})}")
