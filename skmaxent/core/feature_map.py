@@ -20,7 +20,8 @@ import numpy as np
 
 from skmaxent.core import pairs
 from skmaxent.core import specs as sp
-from skmaxent.core.legendre import legendre_table
+from skmaxent.core.legendre import clipped_table, sum_rows
+from skmaxent.core.pairs import slot_gather, slots
 from skmaxent.core.presets import resolve_features
 from skmaxent.core.uniform_moments import uniform_moments as _uniform_moments
 
@@ -145,6 +146,13 @@ class FeatureMap:
         d["_leg_i"], d["_leg_deg"] = arr(sp.Legendre, "i"), arr(sp.Legendre, "degree")
         degrees = np.concatenate([d["_leg_deg"], d["_pw_a"], d["_pw_b"]])
         d["_max_deg"] = int(degrees.max(initial=-1))  # one table for both kinds
+        d["_mom_slots"] = slots(d["_mom_pow"], d["_mom_i"], (d["_max_pow"] + 1, n))
+        d["_leg_slots"] = slots(d["_leg_deg"], d["_leg_i"], (d["_max_deg"] + 1, n))
+        d["_prod_slots"] = (
+            slots(d["_prod_i"], d["_prod_j"], (n, n), True)
+            if d["_dense_prod"]
+            else None
+        )
         d["_fns"] = tuple(specs[k].fn for k in kinds[sp.Custom])
         d["_fn_names"] = tuple(specs[k].name for k in kinds[sp.Custom])
 
@@ -193,15 +201,6 @@ class FeatureMap:
             T.append(T[-1] * x)
         return jnp.stack(T)
 
-    def _t(self, x, low, high):
-        """``x`` mapped to ``[-1, 1]`` on ``[low, high]``, clipped beyond it.
-
-        On a box nothing is clipped; on an open axis ``[low, high]`` is the
-        reference interval, beyond which a Legendre feature is constant (a
-        bounded shape on top of the square that confines the density).
-        """
-        return jnp.clip(2 * (x - low) / (high - low) - 1, -1.0, 1.0)
-
     def _custom(self, x):
         out = []
         for fn, name in zip(self._fns, self._fn_names):
@@ -234,17 +233,8 @@ class FeatureMap:
         return ((xi >= lo) & (xi < hi)).astype(x.dtype)
 
     def _table(self, x, low, high, derivative=False):
-        """Legendre table ``P`` (D+1, [N,] n) of every Legendre and Pairwise
-        feature, or ``None``; with ``derivative``, ``(P, dP/dx)`` (zero where
-        the axis is clipped, see :meth:`_t`)."""
-        if self._max_deg < 0:
-            return (None, None) if derivative else None
-        t = self._t(x, low, high)
-        if not derivative:
-            return legendre_table(t, self._max_deg)
-        P, D = legendre_table(t, self._max_deg, True)
-        inside = (x >= low) & (x <= high)  # constant beyond (see _t)
-        return P, jnp.where(inside, D, 0.0) * (2 / (high - low))
+        """The clipped Legendre table of every Legendre and Pairwise feature."""
+        return clipped_table(x, low, high, self._max_deg, derivative)
 
     def values(self, x, low, high):
         """All features at one point ``x`` (n,) in user units; shape ``(p,)``."""
@@ -317,24 +307,18 @@ class FeatureMap:
         return self._arrange(blocks)
 
     def _coef_tables(self, coef, x):
-        """Per-kind coefficient arrays (scatter-added; unbatched under vmap)."""
+        """Per-kind coefficient arrays, laid out by gathers from static slots.
+
+        Entries are unique, so a gather does what a scatter-add would.
+        """
         c = dict(zip(_KINDS, self._split(jnp.asarray(coef, x.dtype))))
-        n = self.n_features_in
         t = {k: v for k, v in c.items() if v.shape[0]}
         if "mom" in t:
-            t["mom"] = (
-                jnp.zeros((self._max_pow + 1, n), x.dtype)
-                .at[self._mom_pow, self._mom_i]
-                .add(c["mom"])
-            )
+            t["mom"] = slot_gather(c["mom"], self._mom_slots)
         if "prod" in t:
-            t["prod"] = pairs.product_table(self, c["prod"], x.dtype)
+            t["prod"] = pairs.product_table(self, c["prod"])
         if "leg" in t:
-            t["leg"] = (
-                jnp.zeros((self._max_deg + 1, n), x.dtype)
-                .at[self._leg_deg, self._leg_i]
-                .add(c["leg"])
-            )
+            t["leg"] = slot_gather(c["leg"], self._leg_slots)
         return t
 
     def _custom_energy(self, c, x):
@@ -348,7 +332,10 @@ class FeatureMap:
         P = self._table(x, low, high)
         e = jnp.zeros((), x.dtype)
         if "mom" in t:
-            e = e + jnp.sum(t["mom"] * self._powers(x))
+            h = t["mom"][self._max_pow]  # Horner, as in energy_grad
+            for k in range(self._max_pow - 1, -1, -1):
+                h = h * x + t["mom"][k]
+            e = e + jnp.sum(h)
         if "prod" in t:
             e = e + pairs.product_energy(self, t["prod"], x)
         if "ind" in t:
@@ -370,14 +357,17 @@ class FeatureMap:
         t = self._coef_tables(coef, x)
         g = jnp.zeros_like(x)
         if "mom" in t and self._max_pow:
-            k = jnp.arange(1, self._max_pow + 1, dtype=x.dtype)[:, None]
-            g = g + jnp.sum(k * t["mom"][1:] * self._powers(x)[:-1], axis=0)
+            # Horner: sum_k k c_k x^(k-1), elementwise on (n,) (see sum_rows).
+            d = t["mom"][self._max_pow] * self._max_pow
+            for k in range(self._max_pow - 1, 0, -1):
+                d = d * x + k * t["mom"][k]
+            g = g + d
         if "prod" in t:
             g = g + pairs.product_grad(self, t["prod"], x)
         if self._max_deg > 0 and ("leg" in t or "pw" in t):
             P, D = self._table(x, low, high, derivative=True)
             if "leg" in t:
-                g = g + jnp.sum(t["leg"] * D, axis=0)
+                g = g + sum_rows(t["leg"] * D)
             if "pw" in t:
                 g = g + pairs.pairwise_grad(self, t["pw"], P, D)
         if "cus" in t:

@@ -31,6 +31,8 @@ __all__ = [
     "product_mean",
     "product_table",
     "product_values",
+    "slot_gather",
+    "slots",
 ]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -64,13 +66,28 @@ def product_mean(fm, X, w, square):
     return w @ product_values(fm, Xp)
 
 
-def product_table(fm, c, dtype):
+def slots(rows, cols, shape, symmetric=False) -> np.ndarray:
+    """Static int32 table of ``shape``: ``k`` at ``(rows[k], cols[k])`` (and at
+    ``(cols[k], rows[k])`` with ``symmetric``), ``len(rows)`` elsewhere.
+
+    Entries must be unique (the specs are deduplicated), so that
+    :func:`slot_gather` lays coefficients out by one gather.
+    """
+    table = np.full(shape, len(rows), np.int32)
+    table[rows, cols] = np.arange(len(rows))
+    if symmetric:
+        table[cols, rows] = np.arange(len(rows))
+    return table
+
+
+def slot_gather(c, table):
+    """``c`` laid out as ``table`` (from :func:`slots`), zero where unused."""
+    return jnp.take(jnp.concatenate([c, jnp.zeros((1,), c.dtype)]), table)
+
+
+def product_table(fm, c):
     """The symmetric ``W`` (n, n) of the matrix form, or ``c`` for the gather."""
-    if not fm._dense_prod:
-        return c
-    n = fm.n_features_in
-    W = jnp.zeros((n, n), dtype).at[fm._prod_i, fm._prod_j].add(c)
-    return W + W.T
+    return slot_gather(c, fm._prod_slots) if fm._dense_prod else c
 
 
 def product_energy(fm, t, x):
