@@ -20,10 +20,10 @@ much.
 import math
 import warnings
 
-import jax
 import numpy as np
 from scipy.special import logsumexp
 
+from skmaxent._data import key_stream
 from skmaxent.core import ais
 
 __all__ = ["pool", "log_partition"]
@@ -65,6 +65,19 @@ def _next(std, n_runs, n_temperatures, settings):
     return min(length, longest)
 
 
+def _reference(est, positions, n_dim, gaussian):
+    """The Gaussian reference's keyword arguments (none: the uniform one)."""
+    if not gaussian:
+        return {}
+    s = est._settings
+    return dict(
+        positions=positions,
+        eps=np.float32(s.ais_eps),
+        inflate=np.float32(s.ais_inflate),
+        full=n_dim <= s.ais_full_max,
+    )
+
+
 def log_partition(key, est, energy, theta, geo, state, box):
     """``(log Z in user units, standard error)`` for a fitted estimator ``est``.
 
@@ -76,24 +89,18 @@ def log_partition(key, est, energy, theta, geo, state, box):
     with ``verbose``.
     """
     s = est._settings
-    reference = {}
-    if s.ais_reference == "gaussian" or geo.walls is not None:
-        reference = dict(
-            positions=state.chains.position,
-            eps=np.float32(s.ais_eps),
-            inflate=np.float32(s.ais_inflate),
-            full=box.shape[0] <= s.ais_full_max,
-        )
+    gaussian = s.ais_reference == "gaussian" or geo.walls is not None
+    reference = _reference(est, state.chains.position, box.shape[0], gaussian)
     bar = None
     if est.verbose > 0:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="log Z (AIS runs)")
     weights, n_temps, n_total = [], min(s.ais_min_temperatures, s.ais_temperatures), 0
+    keys = key_stream(key)
     while n_temps is not None:
-        key, k = jax.random.split(key)
         info = ais.model_log_partition(
-            k,
+            next(keys),
             energy,
             np.asarray(theta, np.float32),
             geo,
