@@ -12,7 +12,6 @@ import math
 import warnings
 from numbers import Integral, Real
 
-import jax
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -24,6 +23,7 @@ from skmaxent._data import (
     feature_values,
     fit_input,
     key_from_random_state,
+    keys_from_random_state,
     row_blocks,
     validate_X,
 )
@@ -383,5 +383,5 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
 
 
 def split_key(random_state, n: int):
-    """``n`` JAX keys from a scikit-learn ``random_state``."""
-    return jax.random.split(key_from_random_state(random_state), n)
+    """``n`` JAX keys from a scikit-learn ``random_state`` (no program compiled)."""
+    return keys_from_random_state(random_state, n)

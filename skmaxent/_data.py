@@ -25,6 +25,8 @@ from skmaxent.features import Custom, compile_features, resolve_features
 
 __all__ = [
     "key_from_random_state",
+    "keys_from_random_state",
+    "key_stream",
     "validate_X",
     "fit_input",
     "feature_values",
@@ -40,10 +42,32 @@ _CONSTANT_RTOL = 1e-12
 _FLOAT32_RANGE = (1e-30, 1e30)
 
 
+def _key(seed: int) -> jax.Array:
+    """``jax.random.key(seed)`` (threefry) for ``0 <= seed < 2**31``, built
+    from its data: no program is compiled (``jax.random.key`` compiles one)."""
+    return jax.random.wrap_key_data(np.array([0, seed], np.uint32), impl="threefry2x32")
+
+
 def key_from_random_state(random_state) -> jax.Array:
     """A JAX key from a scikit-learn ``random_state`` (None, int or RandomState)."""
     rng = check_random_state(random_state)
-    return jax.random.key(int(rng.randint(np.iinfo(np.int32).max)))
+    return _key(int(rng.randint(np.iinfo(np.int32).max)))
+
+
+def keys_from_random_state(random_state, n: int) -> list:
+    """``jax.random.split`` of :func:`key_from_random_state` into ``n`` keys,
+    as a list built from their data: unpacking the key array would compile
+    a program of its own."""
+    keys = jax.random.split(key_from_random_state(random_state), n)
+    data = np.asarray(jax.random.key_data(keys))
+    return [jax.random.wrap_key_data(row, impl="threefry2x32") for row in data]
+
+
+def key_stream(key):
+    """Endless independent JAX keys derived from ``key`` on the host (no program)."""
+    rng = np.random.RandomState(np.asarray(jax.random.key_data(key), np.uint32))
+    while True:
+        yield _key(int(rng.randint(np.iinfo(np.int32).max)))
 
 
 @programs.jit(static_argnames=("fm",))
@@ -112,9 +136,11 @@ def row_blocks(X, block: int):
 
 
 def _box32(bounds):
+    # NumPy, not jnp: a jitted call takes it as is, an eager conversion would
+    # compile a program of its own.
     return (
-        jnp.asarray(bounds[:, 0], jnp.float32),
-        jnp.asarray(bounds[:, 1], jnp.float32),
+        np.asarray(bounds[:, 0], np.float32),
+        np.asarray(bounds[:, 1], np.float32),
     )
 
 
@@ -127,7 +153,7 @@ def feature_values(fm, X, bounds, block: int = 1024) -> np.ndarray:
     low, high = _box32(bounds)
     out = np.empty((X.shape[0], fm.n_features_out), dtype=np.float64)
     for start, m, padded in row_blocks(X, block):
-        F = _values_batch(jnp.asarray(padded), low, high, fm)
+        F = _values_batch(padded, low, high, fm)
         out[start : start + m] = np.asarray(F, dtype=np.float64)[:m]
     return out
 

@@ -1,19 +1,29 @@
-"""log Z of a fitted chain model: AIS runs pooled until a target standard error.
+"""log Z of a fitted chain model: AIS whose cost follows its difficulty.
 
 Each run of :func:`skmaxent.core.ais.model_log_partition` (one compiled
-program) gives ``n_chains`` independent, unbiased weights of ``Z``; runs are
-repeated with fresh keys and their weights pooled until the delta-method
-standard error of ``log Z`` reaches ``Settings.ais_target_std`` or
-``Settings.ais_max_runs`` runs are in. A model whose ``log Z`` stays less
-certain than the target gets a warning that says by how much.
+program for every schedule length) gives ``n_chains`` independent, unbiased
+weights of ``Z``. The schedule starts short, ``Settings.ais_min_temperatures``
+temperatures, and the runs at one length are pooled until the delta-method
+standard error of ``log Z`` reaches ``Settings.ais_target_std``. When more
+than two further runs at the current length would be needed to reach it
+(predicted from the pooled error, which falls as one over the square root of
+the runs), the length doubles (:func:`_next`), up to
+``Settings.ais_temperatures``, and the pool restarts: the estimate and its
+error always come from runs of one schedule, as with a fixed one, so they
+never mix the heavier-tailed weights of a schedule found too short. At the
+longest schedule up to ``Settings.ais_max_runs`` runs are pooled. Easy
+(near-Gaussian) models stop after one or two short runs; a model whose
+``log Z`` stays less certain than the target gets a warning that says by how
+much.
 """
 
+import math
 import warnings
 
-import jax
 import numpy as np
 from scipy.special import logsumexp
 
+from skmaxent._data import key_stream
 from skmaxent.core import ais
 
 __all__ = ["pool", "log_partition"]
@@ -30,6 +40,44 @@ def pool(log_weights) -> tuple[float, float, float]:
     return log_z, std, ess
 
 
+def _next(std, n_runs, n_temperatures, settings):
+    """The next run's schedule length, or None to stop.
+
+    ``std`` is the pooled error of the ``n_runs`` runs of length
+    ``n_temperatures``, ``needed`` the runs of that length the target takes
+    (the error falls as one over the square root of the runs). One more run
+    while at most two more are needed; else a longer schedule (while runs
+    remain at the longest), doubled until it is predicted to need at most
+    three runs if the variance fell as one over the length (the annealing
+    limit; an error that falls slower doubles again after its first run).
+    Stops at the target, or after ``ais_max_runs`` runs of the longest.
+    """
+    target, longest = settings.ais_target_std, settings.ais_temperatures
+    if std <= target:
+        return None
+    needed = n_runs * (std / target) ** 2
+    stay = math.ceil(needed) - n_runs <= 2 and n_runs < settings.ais_max_runs
+    if stay or n_temperatures >= longest:
+        return n_temperatures if n_runs < settings.ais_max_runs else None
+    length = 2 * n_temperatures
+    while length < longest and needed * n_temperatures / length > 3:
+        length *= 2
+    return min(length, longest)
+
+
+def _reference(est, positions, n_dim, gaussian):
+    """The Gaussian reference's keyword arguments (none: the uniform one)."""
+    if not gaussian:
+        return {}
+    s = est._settings
+    return dict(
+        positions=positions,
+        eps=np.float32(s.ais_eps),
+        inflate=np.float32(s.ais_inflate),
+        full=n_dim <= s.ais_full_max,
+    )
+
+
 def log_partition(key, est, energy, theta, geo, state, box):
     """``(log Z in user units, standard error)`` for a fitted estimator ``est``.
 
@@ -41,45 +89,45 @@ def log_partition(key, est, energy, theta, geo, state, box):
     with ``verbose``.
     """
     s = est._settings
-    reference = {}
-    if s.ais_reference == "gaussian" or geo.walls is not None:
-        reference = dict(
-            positions=state.chains.position,
-            eps=np.float32(s.ais_eps),
-            inflate=np.float32(s.ais_inflate),
-            full=box.shape[0] <= s.ais_full_max,
-        )
+    gaussian = s.ais_reference == "gaussian" or geo.walls is not None
+    reference = _reference(est, state.chains.position, box.shape[0], gaussian)
     bar = None
     if est.verbose > 0:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=s.ais_max_runs, desc="log Z (AIS runs)")
-    weights, std = [], np.inf
-    for k in jax.random.split(key, s.ais_max_runs):
+        bar = tqdm(desc="log Z (AIS runs)")
+    weights, n_temps, n_total = [], min(s.ais_min_temperatures, s.ais_temperatures), 0
+    keys = key_stream(key)
+    while n_temps is not None:
         info = ais.model_log_partition(
-            k,
+            next(keys),
             energy,
             np.asarray(theta, np.float32),
             geo,
             state.step_size,
             int(s.ais_particles or est.n_chains),
-            int(s.ais_temperatures),
+            np.int32(n_temps),
             int(est.n_leapfrog),
             **reference,
         )
         weights.append(np.asarray(info.log_weights))
         log_z, std, _ = pool(np.concatenate(weights))
+        n_total += 1
         if bar is not None:
             bar.update(1)
-        if std <= s.ais_target_std or not np.isfinite(log_z):
+            bar.set_postfix(temperatures=n_temps, std=f"{std:.3g}")
+        if not np.isfinite(log_z):
             break
+        following = _next(std, len(weights), n_temps, s)
+        if following not in (None, n_temps):
+            weights = []  # a longer schedule: its runs make a new pool
+        n_temps = following
     if bar is not None:
-        bar.total = bar.n
         bar.close()
     if np.isfinite(log_z) and std > s.ais_target_std:
         warnings.warn(
             f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "
-            f"{len(weights)} AIS runs exceeds the target {s.ais_target_std}: "
+            f"{n_total} AIS runs exceeds the target {s.ais_target_std}: "
             "score and score_samples are uncertain by about that much. More "
             "n_chains (AIS particles) or a simpler model reduce it.",
             UserWarning,

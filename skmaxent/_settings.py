@@ -41,7 +41,9 @@ class Settings:
         max_grad_norm : gradient clipping norm before Adam.
     Inference
         ais_particles : AIS particles; ``None`` uses ``n_chains``.
-        ais_temperatures : AIS temperatures.
+        ais_min_temperatures, ais_temperatures : the shortest and the
+            longest AIS schedule; it starts short and doubles while the
+            target standard error is far (:mod:`skmaxent._logz`).
         ais_reference : ``"gaussian"`` (AIS from a defensive Gaussian fitted
             to the final chains: short paths for near-Gaussian and strongly
             correlated models) or ``"uniform"`` (from the uniform
@@ -51,7 +53,8 @@ class Settings:
             the reference has a full covariance, above a diagonal one.
         ais_target_std : AIS runs (of ``ais_particles`` each) are pooled
             until ``log_partition_std_`` is at most this (nats), or
-            ``ais_max_runs`` are in; a larger one is warned about.
+            ``ais_max_runs`` are in at the longest schedule; a larger one is
+            warned about.
         sample_burn_in, sample_thin : HMC transitions discarded before
             ``sample`` collects draws, and kept between two draws.
         row_block : rows per compiled block in ``transform``/``score_samples``.
@@ -80,6 +83,7 @@ class Settings:
     ema: float = 0.1
     max_grad_norm: float = 1.0
     ais_particles: int | None = None
+    ais_min_temperatures: int = 8
     ais_temperatures: int = 100
     ais_reference: str = "gaussian"
     ais_eps: float = 0.1

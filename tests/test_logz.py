@@ -14,6 +14,9 @@ import pytest
 from scipy import stats
 
 from skmaxent import MaxEntDual
+from skmaxent._logz import _next
+from skmaxent._settings import Settings
+from skmaxent.core import ais
 
 
 def gaussian_log_z(coef, n):
@@ -50,15 +53,53 @@ def chain_100d():
     return np.zeros(n), np.linalg.inv(P), 1.0
 
 
+def _recording(monkeypatch):
+    """Record the schedule length of every AIS run (and run it)."""
+    lengths, real = [], ais.model_log_partition
+
+    def run(*args, **kwargs):
+        lengths.append(int(args[6]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ais, "model_log_partition", run)
+    return lengths
+
+
+# Schedules the fits below use: the 5-variable case is near-Gaussian (the
+# reference from the chains fits it), so short runs reach the target (the old
+# fixed schedule ran 100 temperatures, at least once); the 100-variable one
+# needs the longest schedule, at most 8 runs of it after the short ones.
+LENGTHS = {"correlated_5d": (8, 32), "chain_100d": (100, 8 * 100 + 8 + 16 + 32 + 64)}
+
+
 @pytest.mark.parametrize("case", [correlated_5d, chain_100d])
-def test_log_partition_within_its_standard_errors(case):
+def test_log_partition_within_its_standard_errors(case, monkeypatch):
     m, S, half = case()
     n = len(m)
     model = MaxEntDual(bounds=[[-half, half]] * n, random_state=0)
+    programs = ais.model_log_partition._cache_size()
+    lengths = _recording(monkeypatch)
     model.fit(moments=quadratic_targets(m, S))
+    longest, most = LENGTHS[case.__name__]
+    assert lengths[0] == 8 and max(lengths) == longest and sum(lengths) <= most
+    # The length is traced: every schedule of this fit is one program.
+    monkeypatch.undo()
+    assert ais.model_log_partition._cache_size() - programs <= 1
     exact, mean, cov = gaussian_log_z(model.coef_, n)
     outside = np.sum(2 * stats.norm.sf((half - np.abs(mean)) / np.sqrt(np.diag(cov))))
     assert outside < 1e-8
     assert model.log_partition_std_ <= 0.05  # the default target is reached
     err = abs(model.log_partition_ - exact)
     assert err < 3 * model.log_partition_std_ + 0.01, (err, model.log_partition_std_)
+
+
+def test_schedule_doubles_only_while_the_target_is_far():
+    s = Settings(ais_target_std=0.05, ais_min_temperatures=8, ais_temperatures=100)
+    assert _next(0.05, 1, 8, s) is None  # target met
+    assert _next(0.06, 1, 8, s) == 8  # 1.44 runs' worth: one more run
+    assert _next(0.10, 1, 8, s) == 16  # 4 runs' worth, 2 at twice the length
+    assert _next(0.20, 1, 8, s) == 64  # 16 runs' worth: 2 at 8 times the length
+    assert _next(0.40, 1, 8, s) == 100  # capped at the longest
+    assert _next(0.10, 1, 100, s) == 100  # the longest: more runs
+    assert _next(0.051, 8, 16, s) == 64  # runs spent on a short one: longer
+    assert _next(0.10, 8, 100, s) is None  # runs spent on the longest: stop

@@ -17,6 +17,7 @@ switch adaptation on and off with a traced flag::
     da = jax.tree.map(lambda a, b: jnp.where(adapt, a, b), new, da)
 """
 
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -30,7 +31,7 @@ KAPPA = 0.75
 #: Upper bound on the adapted step size. On the unit box a drift of ten box
 #: widths per leapfrog step is already pointless; the bound keeps a flat energy
 #: (acceptance always 1, so ``x`` grows like ``sqrt(t)``) from overflowing.
-MAX_LOG_STEP_SIZE = float(jnp.log(10.0))
+MAX_LOG_STEP_SIZE = math.log(10.0)
 
 #: Bounds of the step size kept by :func:`track`. Below the floor chains on the
 #: unit box no longer move; a target acceptance that no step size reaches (a

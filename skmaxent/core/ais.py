@@ -192,7 +192,9 @@ def log_partition(
     ----------
     key : PRNG key.
     energy_and_grad : per-point ``u -> (E, dE/du)`` on the unit box.
-    n_dim, n_particles, n_temperatures : static sizes (``T = n_temperatures``).
+    n_dim, n_particles : static sizes.
+    n_temperatures : ``T >= 1``, the schedule's length; may be traced (one
+        compiled program for every length, the transitions a ``while`` loop).
     step_size, n_leapfrog : of the HMC transitions (may be traced). The step
         size is used at every temperature; a step size tuned for the model
         (``beta = 1``) is a safe choice when the reference is wider.
@@ -209,11 +211,13 @@ def log_partition(
 
     Notes
     -----
-    Only ``T - 1`` transitions are made (at ``beta_1 .. beta_{T-1}``): the
+    Only ``T - 1`` transitions count (at ``beta_1 .. beta_{T-1}``): the
     start is an exact draw of ``q`` and a move at ``beta_T`` would not change
-    the weights. A particle drawn outside the box has weight zero. Each
-    transition costs ``n_leapfrog`` evaluations of ``E`` (and of ``log q``
-    with a reference, plus one to re-temper the cache).
+    the weights (it is made and dropped: one loop body for every temperature
+    compiles faster than a last evaluation apart). A particle drawn outside
+    the box has weight zero. Each transition costs ``n_leapfrog``
+    evaluations of ``E`` (and of ``log q`` with a reference, plus one to
+    re-temper the cache).
     """
     k_init, k_steps = jax.random.split(key)
     positions = _draw(k_init, reference, n_particles, n_dim)
@@ -235,33 +239,35 @@ def log_partition(
 
         return eg
 
-    betas = jnp.arange(n_temperatures + 1, dtype=positions.dtype) / n_temperatures
-    betas = betas**power
+    # T may be traced: one compiled program serves every schedule length.
+    T = jnp.asarray(n_temperatures, positions.dtype)
 
-    def body(carry, xs):
+    def beta(t):
+        return (t / T) ** power
+
+    def body(t, carry):
         u, log_w = carry
-        k, beta_prev, beta = xs
+        tf = t.astype(T.dtype)
+        beta_prev, beta_t = beta(tf - 1), beta(tf)
         e, g, a, ga = jax.vmap(parts)(u)
-        log_w = log_w - (beta - beta_prev) * (e - a)
+        log_w = log_w - (beta_t - beta_prev) * (e - a)
         # The chains' cache at this temperature, from the same evaluation.
-        hot = hmc.HMCState(u, beta * e + (1 - beta) * a, beta * g + (1 - beta) * ga)
-        hot, _ = chains.step(k, hot, tempered(beta), step_size, n_leapfrog, walls)
-        return (hot.position, log_w), None
+        hot = hmc.HMCState(
+            u, beta_t * e + (1 - beta_t) * a, beta_t * g + (1 - beta_t) * ga
+        )
+        k = jax.random.fold_in(k_steps, t)
+        hot, _ = chains.step(k, hot, tempered(beta_t), step_size, n_leapfrog, walls)
+        # The move at beta_T changes no weight: made, not kept (one evaluation
+        # of the energy in the program instead of two, a smaller program).
+        return jnp.where(t < n_temperatures, hot.position, u), log_w
 
     log_w = jnp.where(alive, 0.0, -jnp.inf).astype(positions.dtype)
-    xs = (
-        jax.random.split(k_steps, n_temperatures - 1),
-        betas[:-2],
-        betas[1:-1],
-    )
-    (u, log_w), _ = jax.lax.scan(body, (positions, log_w), xs)
-    e, _, a, _ = jax.vmap(parts)(u)
-    log_w = log_w - (betas[-1] - betas[-2]) * (e - a)
+    u, log_w = jax.lax.fori_loop(1, n_temperatures + 1, body, (positions, log_w))
     return summarize(log_w)
 
 
 @programs.jit(
-    static_argnames=("energy", "n_particles", "n_temperatures", "n_leapfrog", "full"),
+    static_argnames=("energy", "n_particles", "n_leapfrog", "full"),
 )
 def model_log_partition(
     key,
@@ -278,7 +284,8 @@ def model_log_partition(
     full=True,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
-    ``theta`` (jitted; the energy static, everything else traced).
+    ``theta`` (jitted; the energy and the sizes static, ``n_temperatures``
+    and everything else traced: one program for every schedule length).
 
     With chain ``positions`` (C, n) on the unit box the reference is
     :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,

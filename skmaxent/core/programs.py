@@ -12,20 +12,59 @@ clearing the package's programs (and only them) once they exceed a limit,
 and :func:`clear` does it on request (``skmaxent.clear_caches()``).
 """
 
+import functools
 from collections.abc import Callable
 
 import jax
 
-__all__ = ["jit", "n_programs", "clear", "trim"]
+__all__ = ["jit", "n_programs", "clear", "trim", "CPU_COMPILER_OPTIONS"]
+
+#: XLA options of every program compiled for the CPU. LLVM optimisation level
+#: 1 of 0..3 (XLA's default is 2) cuts the compile time of the training chunk
+#: and of AIS by about a fifth with the same run time (2 cores, 5-variable
+#: quadratic fit: 2.9 -> 2.3 s of CPU for the chunk, 3.3 -> 2.6 s for AIS,
+#: run times equal within 5%); level 0 halves it but runs 2.5x slower.
+#: Per-program options: JAX's global configuration is not touched.
+CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
 
 _JITTED: list = []
 
 
+class Program:
+    """``jax.jit(fun, **kwargs)`` with :data:`CPU_COMPILER_OPTIONS` where the
+    default backend is the CPU, decided at the first call (importing the
+    package starts no backend)."""
+
+    def __init__(self, fun: Callable, kwargs: dict):
+        self._fun, self._kwargs, self._jitted = fun, kwargs, None
+        functools.update_wrapper(self, fun)
+
+    def _get(self):
+        if self._jitted is None:
+            cpu = jax.default_backend() == "cpu"
+            options = dict(CPU_COMPILER_OPTIONS) if cpu else None
+            self._jitted = jax.jit(self._fun, compiler_options=options, **self._kwargs)
+        return self._jitted
+
+    def __call__(self, *args, **kwargs):
+        return self._get()(*args, **kwargs)
+
+    def lower(self, *args, **kwargs):
+        return self._get().lower(*args, **kwargs)
+
+    def _cache_size(self) -> int:
+        return 0 if self._jitted is None else self._jitted._cache_size()
+
+    def clear_cache(self) -> None:
+        if self._jitted is not None:
+            self._jitted.clear_cache()
+
+
 def jit(fun: Callable | None = None, **kwargs):
-    """``jax.jit(fun, **kwargs)``, registered; or ``@jit(static_argnames=...)``."""
+    """A registered :class:`Program`; or ``@jit(static_argnames=...)``."""
     if fun is None:
         return lambda f: jit(f, **kwargs)
-    jitted = jax.jit(fun, **kwargs)
+    jitted = Program(fun, kwargs)
     _JITTED.append(jitted)
     return jitted
 
