@@ -17,7 +17,6 @@ from numpy.polynomial import legendre as npleg
 from skmaxent import MaxEntDual
 from skmaxent.features import Indicator2, Moment, Pairwise, Product, pairwise
 
-
 # Pairwise Legendre potentials of the chain (degrees a, b = 1..3).
 PAIR = np.array([[1.0, 0.3, -0.2], [0.3, -0.4, 0.1], [-0.2, 0.1, 0.2]])
 
