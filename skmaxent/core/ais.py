@@ -181,6 +181,8 @@ def log_partition(
     power: float = 2.0,
     reference: Reference | None = None,
     walls=None,
+    start=None,
+    reverse=False,
 ) -> AISInfo:
     """Annealed importance sampling estimate of the log-partition on the unit box.
 
@@ -204,6 +206,12 @@ def log_partition(
     reference : None (uniform) or a :class:`Reference`.
     walls : the support's walls (:func:`skmaxent.core.hmc.reflect`); None for
         the box. A support with an open side needs a ``reference``.
+    start, reverse : with ``reverse`` (may be traced) the schedule runs from
+        the model to ``q``, from ``start`` (n_particles, n_dim), draws of the
+        model (the chains): the mean weight estimates ``1 / Z``, so
+        ``-log_z`` is a stochastic *upper* bound of ``log Z`` where the
+        forward estimate is a lower one (bidirectional Monte Carlo, Grosse,
+        Ghahramani & Adams 2015). Their gap bounds the error of both.
 
     Returns
     -------
@@ -221,6 +229,8 @@ def log_partition(
     """
     k_init, k_steps = jax.random.split(key)
     positions = _draw(k_init, reference, n_particles, n_dim)
+    if start is not None:
+        positions = jnp.where(reverse, start.astype(positions.dtype), positions)
     support = Geometry(None, None, None, None, None, walls)
     alive = inside(support, positions)
     positions = clip(support, positions)  # dead particles: any place
@@ -243,7 +253,7 @@ def log_partition(
     T = jnp.asarray(n_temperatures, positions.dtype)
 
     def beta(t):
-        return (t / T) ** power
+        return (jnp.where(reverse, T - t, t) / T) ** power
 
     def body(t, carry):
         u, log_w = carry
@@ -282,6 +292,7 @@ def model_log_partition(
     eps=0.1,
     inflate=1.2,
     full=True,
+    reverse=False,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
     ``theta`` (jitted; the energy and the sizes static, ``n_temperatures``
@@ -289,19 +300,22 @@ def model_log_partition(
 
     With chain ``positions`` (C, n) on the unit box the reference is
     :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,
-    the uniform distribution.
+    the uniform distribution. With ``reverse`` (traced, same program) the
+    schedule runs backwards from the chains (cycled to ``n_particles``).
     """
-    reference = None
+    reference, n = None, geo.low.shape[0]
     if positions is not None:
         reference = reference_from(positions, eps, inflate, full, geo.walls)
     return log_partition(
         key,
         energy.on_unit(theta, geo),
-        n_dim=geo.low.shape[0],
+        n_dim=n,
         n_particles=n_particles,
         n_temperatures=n_temperatures,
         step_size=step_size,
         n_leapfrog=n_leapfrog,
         reference=reference,
         walls=geo.walls,
+        start=None if positions is None else jnp.resize(positions, (n_particles, n)),
+        reverse=reverse,
     )
