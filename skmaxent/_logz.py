@@ -12,9 +12,13 @@ the runs), the length doubles (:func:`_next`), up to
 error always come from runs of one schedule, as with a fixed one, so they
 never mix the heavier-tailed weights of a schedule found too short. At the
 longest schedule up to ``Settings.ais_max_runs`` runs are pooled. With the
-Gaussian reference, reverse runs from the chains then bound the estimate
-from above (:func:`_bidirectional`); a gap the forward error does not cover
-becomes the reported error. Easy
+diagonal Gaussian reference (above ``Settings.ais_full_max`` variables), a
+reverse run from the chains then bounds the estimate from above
+(:func:`_bidirectional`); a gap the forward error does not cover becomes the
+reported error. (With the full reference the forward error matches the
+spread of repeated runs; there, the reverse run's start, the chains moved at
+the averaged parameters, is not close enough to the model on strongly
+correlated problems and would raise false alarms.) Easy
 (near-Gaussian) models stop after one or two short runs; a model whose
 ``log Z`` stays less certain than the target gets a warning that says by how
 much.
@@ -28,7 +32,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from skmaxent._data import key_stream
-from skmaxent.core import ais
+from skmaxent.core import ais, chains
 
 __all__ = ["pool", "log_partition"]
 
@@ -69,22 +73,20 @@ def _next(std, n_runs, n_temperatures, settings):
     return min(length, longest)
 
 
-def _bidirectional(est, run, keys, log_z, std, n_runs):
+def _bidirectional(est, reverse, log_z, std):
     """``std``, raised to the gap between forward and reverse AIS if they differ.
 
-    Reverse runs (as many as the forward pool's, at most 2, at its schedule)
-    start from the chains, draws of the model, and give a stochastic upper
+    One reverse run at the longest schedule (``Settings.ais_temperatures``,
+    so that its own bias is small) starts from the chains, moved
+    ``2 * sample_burn_in`` steps at ``theta`` (draws of the model), and gives
+    a stochastic upper
     bound of ``log Z`` where the forward estimate is a lower one (Grosse,
     Ghahramani & Adams 2015). The delta-method error of the forward weights
     cannot see the mass they missed (it stays below about one nat whatever
     the bias); a gap beyond three combined standard errors can, and becomes
     the reported error, with a warning.
     """
-    lw = [
-        np.asarray(run(next(keys), reverse=np.bool_(True)).log_weights)
-        for _ in range(min(n_runs, 2))
-    ]
-    inverse, inverse_std, _ = pool(np.concatenate(lw))
+    inverse, inverse_std, _ = pool(np.asarray(reverse().log_weights))
     upper = -inverse
     gap = upper - log_z
     if np.isfinite(gap) and gap > 3 * math.hypot(std, inverse_std) + 0.01:
@@ -133,8 +135,9 @@ def log_partition(key, est, energy, theta, geo, state, box):
         bar = tqdm(desc="log Z (AIS runs)")
     weights, n_temps, n_total = [], min(s.ais_min_temperatures, s.ais_temperatures), 0
     keys = key_stream(key)
-    while n_temps is not None:
-        info = ais.model_log_partition(
+
+    def run(n_temps, reverse=False, start=None):  # one program for all
+        return ais.model_log_partition(
             next(keys),
             energy,
             np.asarray(theta, np.float32),
@@ -144,7 +147,12 @@ def log_partition(key, est, energy, theta, geo, state, box):
             np.int32(n_temps),
             int(est.n_leapfrog),
             **reference,
+            reverse=np.bool_(reverse),
+            start=reference.get("positions") if start is None else start,
         )
+
+    while n_temps is not None:
+        info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
         log_z, std, _ = pool(np.concatenate(weights))
         n_total += 1
@@ -154,25 +162,25 @@ def log_partition(key, est, energy, theta, geo, state, box):
         if not np.isfinite(log_z):
             break
         following = _next(std, len(weights), n_temps, s)
-        n_temps_last = n_temps
         if following not in (None, n_temps):
             weights = []  # a longer schedule: its runs make a new pool
         n_temps = following
     if bar is not None:
         bar.close()
-    if gaussian and np.isfinite(log_z):
-        run = partial(
-            ais.model_log_partition,
-            energy=energy,
-            theta=np.asarray(theta, np.float32),
-            geo=geo,
-            step_size=state.step_size,
-            n_particles=int(s.ais_particles or est.n_chains),
-            n_temperatures=np.int32(n_temps_last),
-            n_leapfrog=int(est.n_leapfrog),
-            **reference,
-        )
-        std = _bidirectional(est, run, keys, log_z, std, len(weights))
+    if gaussian and not reference["full"] and np.isfinite(log_z):
+        # The chains sample the last iterate; theta is the iterates' average.
+        burned = chains.sample(
+            next(keys),
+            energy,
+            np.asarray(theta, np.float32),
+            geo,
+            state.chains.position,
+            state.step_size,
+            int(est.n_leapfrog),
+            2 * s.sample_burn_in,
+        )[-1]
+        reverse = partial(run, s.ais_temperatures, reverse=True, start=burned)
+        std = _bidirectional(est, reverse, log_z, std)
     if np.isfinite(log_z) and std > s.ais_target_std:
         warnings.warn(
             f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "

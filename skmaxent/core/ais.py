@@ -293,6 +293,7 @@ def model_log_partition(
     inflate=1.2,
     full=True,
     reverse=False,
+    start=None,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
     ``theta`` (jitted; the energy and the sizes static, ``n_temperatures``
@@ -301,9 +302,11 @@ def model_log_partition(
     With chain ``positions`` (C, n) on the unit box the reference is
     :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,
     the uniform distribution. With ``reverse`` (traced, same program) the
-    schedule runs backwards from the chains (cycled to ``n_particles``).
+    schedule runs backwards from ``start`` (C, n), draws of the model at
+    ``theta`` (default ``positions``; cycled to ``n_particles``).
     """
     reference, n = None, geo.low.shape[0]
+    start = positions if start is None else start
     if positions is not None:
         reference = reference_from(positions, eps, inflate, full, geo.walls)
     return log_partition(
@@ -316,6 +319,6 @@ def model_log_partition(
         n_leapfrog=n_leapfrog,
         reference=reference,
         walls=geo.walls,
-        start=None if positions is None else jnp.resize(positions, (n_particles, n)),
+        start=None if positions is None else jnp.resize(start, (n_particles, n)),
         reverse=reverse,
     )
