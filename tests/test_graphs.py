@@ -136,15 +136,23 @@ def test_legendre_chain_from_zero_against_transfer_matrices():
     assert abs(model.log_partition_ - log_z) < 3 * model.log_partition_std_ + 0.01
 
 
+def _gaussian_mrf(kind, n, coupling):
+    """Edges, features (x_i, x_i², x_i x_j on the edges) and natural
+    parameters of the Gaussian MRF with precision 100 on the diagonal and
+    ``-coupling`` between neighbours."""
+    edges = np.array(graph(kind, n))
+    specs = [Moment(i) for i in range(n)] + [Moment(i, 2) for i in range(n)]
+    specs += [Product(int(i), int(j)) for i, j in edges]
+    coef = np.r_[np.zeros(n), np.full(n, -50.0), np.full(len(edges), coupling)]
+    return edges, specs, coef
+
+
 def test_gaussian_grid_from_zero_against_its_precision():
     """A 4 x 4 grid Gaussian MRF deep in [-1, 1]^16 (x_i, x_i², x_i x_j on the
     24 edges): the fitted density's exact moments (sparse LU) within 5 Monte
     Carlo errors, as above; log Z of the fitted coef in closed form."""
     n = 16
-    edges = np.array(graph("grid", n))
-    specs = [Moment(i) for i in range(n)] + [Moment(i, 2) for i in range(n)]
-    specs += [Product(int(i), int(j)) for i, j in edges]
-    coef = np.r_[np.zeros(n), np.full(n, -50.0), np.full(len(edges), 20.0)]
+    edges, specs, coef = _gaussian_mrf("grid", n, 20.0)
     mu, sd, _ = gaussian_exact(n, edges, coef)
     model = MaxEntDual(specs, bounds=[[-1, 1]] * n, init="zero", random_state=0)
     model.fit(moments=mu)
@@ -162,10 +170,7 @@ def test_log_z_error_covers_what_forward_ais_misses():
     from above, and the reported error must cover the distance to the exact
     log Z of the fitted coef (closed form)."""
     n = 300
-    edges = np.array(graph("chain", n))
-    specs = [Moment(i) for i in range(n)] + [Moment(i, 2) for i in range(n)]
-    specs += [Product(int(i), int(j)) for i, j in edges]
-    coef = np.r_[np.zeros(n), np.full(n, -50.0), np.full(len(edges), 40.0)]
+    edges, specs, coef = _gaussian_mrf("chain", n, 40.0)
     mu, _, _ = gaussian_exact(n, edges, coef)
     model = MaxEntDual(
         specs, bounds=[[-1, 1]] * n, init="zero", n_chains=128, random_state=0
