@@ -147,8 +147,13 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         s = self._settings
         config = LoopConfig(int(self.n_leapfrog), s.chunk_size, s.adapt_gain)
 
+        quick = self._quick(pos0.shape[1], np.size(theta0))
+
         def run_chunk(state, phase):
-            return loop.run_chunk(state, problem, phase, objective, config)
+            program = loop.run_chunk
+            if quick and not phase.learn:  # verifying a start
+                program = program.quick
+            return program(state, problem, phase, objective, config)
 
         return _host.run(
             run_chunk,
@@ -162,6 +167,12 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             **host,
         )
 
+    def _quick(self, n_dim: int, n_params: int) -> bool:
+        """Whether a start is verified with the quickly compiled programs
+        (``Settings.quick_compile_max``)."""
+        size = self.n_chains * (n_dim + n_params)
+        return size <= self._settings.quick_compile_max
+
     def _finish(self, key, fm, bounds, box, mu, result, energy, theta, geo, init_used):
         """AIS for ``log Z``, the divergence check, and the fitted attributes.
 
@@ -171,8 +182,11 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         coordinates.
         """
         state = result.state
+        # A fit that ended at its verified start: AIS is most of what is left.
+        verified = np.all(result.history["phase"] == "verify")
+        quick = verified and self._quick(box.shape[0], np.size(theta))
         log_z, log_z_std = _logz.log_partition(
-            key, self, energy, theta, geo, state, box
+            key, self, energy, theta, geo, state, box, quick=quick
         )
         if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
             raise RuntimeError(

@@ -55,12 +55,10 @@ def key_from_random_state(random_state) -> jax.Array:
 
 
 def keys_from_random_state(random_state, n: int) -> list:
-    """``jax.random.split`` of :func:`key_from_random_state` into ``n`` keys,
-    as a list built from their data: unpacking the key array would compile
-    a program of its own."""
-    keys = jax.random.split(key_from_random_state(random_state), n)
-    data = np.asarray(jax.random.key_data(keys))
-    return [jax.random.wrap_key_data(row, impl="threefry2x32") for row in data]
+    """``n`` independent JAX keys from a scikit-learn ``random_state``,
+    derived on the host (``jax.random.split`` outside a program compiles one)."""
+    stream = key_stream(key_from_random_state(random_state))
+    return [next(stream) for _ in range(n)]
 
 
 def key_stream(key):

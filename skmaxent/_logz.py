@@ -115,15 +115,16 @@ def _reference(est, positions, n_dim, gaussian):
     )
 
 
-def log_partition(key, est, energy, theta, geo, state, box):
+def log_partition(key, est, energy, theta, geo, state, box, quick=False):
     """``(log Z in user units, standard error)`` for a fitted estimator ``est``.
 
     ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
     ``state`` the final loop state (its chains give the reference and its
     step size the HMC step); ``box`` the reference box of the unit
     coordinates. A support open on some side always uses the Gaussian
-    reference (the uniform one needs a box). Shows a progress bar over runs
-    with ``verbose``.
+    reference (the uniform one needs a box). ``quick``: the forward runs use
+    the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
+    Shows a progress bar over runs with ``verbose``.
     """
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
@@ -136,8 +137,10 @@ def log_partition(key, est, energy, theta, geo, state, box):
     weights, n_temps, n_total = [], min(s.ais_min_temperatures, s.ais_temperatures), 0
     keys = key_stream(key)
 
-    def run(n_temps, reverse=False, start=None):  # one program for all
-        return ais.model_log_partition(
+    forward = ais.model_log_partition.quick if quick else ais.model_log_partition
+
+    def run(n_temps, reverse=False, start=None, program=forward):  # one for all
+        return program(
             next(keys),
             energy,
             np.asarray(theta, np.float32),
@@ -179,7 +182,13 @@ def log_partition(key, est, energy, theta, geo, state, box):
             int(est.n_leapfrog),
             2 * s.sample_burn_in,
         )[-1]
-        reverse = partial(run, s.ais_temperatures, reverse=True, start=burned)
+        reverse = partial(
+            run,
+            s.ais_temperatures,
+            reverse=True,
+            start=burned,
+            program=ais.model_log_partition,
+        )
         std = _bidirectional(est, reverse, log_z, std)
     if np.isfinite(log_z) and std > s.ais_target_std:
         warnings.warn(

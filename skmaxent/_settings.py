@@ -60,7 +60,12 @@ class Settings:
         row_block : rows per compiled block in ``transform``/``score_samples``.
         sm_max_features : largest model whose score-matching start is solved
             (a dense ``p x p`` system).
-    Memory
+    Compilation and memory
+        quick_compile_max : problems up to this size (``n_chains`` times
+            the number of variables plus parameters) verify a start, and
+            compute the ``log Z`` of a fit that ended there, with quickly
+            compiled programs (:mod:`skmaxent.core.programs`): a first small
+            fit is mostly compilation.
         max_programs : compiled programs the package keeps (over all
             estimators; equal configurations share them). A fit that starts
             with more clears them all (:func:`skmaxent.clear_caches`), so
@@ -95,4 +100,5 @@ class Settings:
     sample_thin: int = 2
     row_block: int = 1024
     sm_max_features: int = 8192
+    quick_compile_max: int = 2**17
     max_programs: int = 128

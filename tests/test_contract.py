@@ -294,6 +294,7 @@ def test_divergence_raises_and_leaves_the_estimator_as_it_was(
         state, info = real(*args, **kwargs)
         return state, info._replace(finite=np.asarray(False))
 
+    diverging.quick = diverging  # the quickly compiled variant, too
     fitted = make().fit(**fit_kw)
     before = fitted.coef_.copy()
     monkeypatch.setattr(loop, "run_chunk", diverging)

@@ -118,3 +118,40 @@ def test_second_fit_of_the_same_shapes_compiles_nothing(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         assert _compiles(lambda: new.fit(X5))
+
+
+def test_verified_start_runs_on_quickly_compiled_programs():
+    # A small fit that ends at its verified Gaussian start compiles only the
+    # quick variants of the training chunk and of AIS (the optimised ones
+    # would cost twice the compile time for one chunk and a few AIS runs);
+    # a fit of the same shapes from zero compiles the optimised ones.
+    # Shapes no other test uses (3 variables, 40 chains), so every count
+    # below starts from what this test compiles.
+    from skmaxent.core import ais, loop
+
+    mean, sd, rho = np.array([0.5, 0.45, 0.55]), 0.08, 0.3
+    cov = sd**2 * (rho + (1 - rho) * np.eye(3))  # 6 sd inside [0, 1]
+    i, j = np.triu_indices(3, 1)
+    second = cov + np.outer(mean, mean)
+    moments = np.r_[mean, np.diag(second), second[i, j]]
+
+    def counts():  # (optimised, quick) programs held; the first counts both
+        return [
+            (p._cache_size() - p.quick._cache_size(), p.quick._cache_size())
+            for p in (loop.run_chunk, ais.model_log_partition)
+        ]
+
+    before = counts()
+    model = MaxEntDual(bounds=[[0, 1]] * 3, n_chains=40, random_state=0)
+    model.fit(moments=moments)
+    assert model.init_ == "gaussian" and model.n_iter_ == 50
+    after = counts()
+    for (full0, quick0), (full1, quick1) in zip(before, after):
+        assert (full1 - full0, quick1 - quick0) == (0, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MaxEntDual(
+            bounds=[[0, 1]] * 3, n_chains=40, init="zero", max_iter=100, random_state=0
+        ).fit(moments=moments)
+    for (full1, quick1), (full2, quick2) in zip(after, counts()):
+        assert (full2 - full1, quick2 - quick1) == (1, 0)

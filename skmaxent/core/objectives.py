@@ -9,6 +9,7 @@ natural parameter. One learning rate then serves features of any scale and unit.
 from typing import NamedTuple
 
 import jax.numpy as jnp
+from jax.scipy.linalg import cho_solve
 from jax.scipy.sparse.linalg import cg
 
 from skmaxent.core.types import Array
@@ -40,7 +41,7 @@ def natural_step(
     scale = jnp.trace(H) / p
     H = H + (damping * scale + 1e-6) * jnp.eye(p, dtype=H.dtype)
     L = jnp.linalg.cholesky(H)
-    step = jnp.linalg.solve(L.T, jnp.linalg.solve(L, direction))
+    step = cho_solve((L, True), direction)
     norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step), 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
 
