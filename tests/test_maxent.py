@@ -55,15 +55,17 @@ def test_1d_mean_recovers_exact_theta(one_d):
     var = (exp_mean(theta + 1e-4) - exp_mean(theta - 1e-4)) / 2e-4
     se = np.sqrt(1 / var / ESS)
     assert model.converged_
-    assert abs(model.coef_[0] - theta) < min(0.05, 4 * se + 0.01)
+    # 4 SE (two-sided false alarm 6e-5) plus 0.01 for the averaging's bias; a
+    # fixed cap of 0.05 (1.2 SE here) failed for about one seed in five.
+    assert abs(model.coef_[0] - theta) < 4 * se + 0.01
 
 
 def test_1d_score_samples_equal_exact_log_density(one_d):
     theta, model = one_d
     grid = np.linspace(0, 1, 51)[:, None]
     exact = theta * grid[:, 0] - exp_log_z(theta)
-    # Two errors add: the coefficient's (|coef - theta| < 0.015, the test
-    # above, moves the log density by less than 0.03 on [0, 1]) and AIS's
+    # Two errors add: the coefficient's (|coef - theta| within 0.06, 1.5 SE,
+    # moves the log density by less than 0.03 on [0, 1]) and AIS's
     # log Z, within 3 of its reported standard errors (0.27% false alarms).
     # A fixed 0.03 for both was 1.5 standard errors of the old 100-temperature
     # AIS (0.02 nats) and failed for random_state 2 and 3.
