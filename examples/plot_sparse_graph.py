@@ -45,7 +45,7 @@ def fit(side, n=4000, seed=0):
     X = rng.multivariate_normal(np.zeros(d), np.linalg.inv(P), size=n)
     features = [Moment(i) for i in range(d)] + [Moment(i, 2) for i in range(d)]
     features += [Product(i, j) for i, j in edges]
-    bounds = np.tile([-6.0, 6.0], (d, 1))  # wide: the truncation is negligible
+    bounds = np.tile([-8.0, 8.0], (d, 1))  # wide: the truncation is negligible
     model = MaxEntDual(features, bounds=bounds, n_chains=256, random_state=seed)
     t0 = time.perf_counter()
     model.fit(X)

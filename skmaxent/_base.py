@@ -185,8 +185,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         # A fit that ended at its verified start: AIS is most of what is left.
         verified = np.all(result.history["phase"] == "verify")
         quick = verified and self._quick(box.shape[0], np.size(theta))
-        log_z, log_z_std = _logz.log_partition(
-            key, self, energy, theta, geo, state, box, quick=quick
+        log_z, log_z_std, trusted = _logz.log_partition(
+            key, self, energy, theta, geo, state, box, quick=quick, verified=verified
         )
         if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
             raise RuntimeError(
@@ -199,7 +199,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.bounds_ = bounds
         self.moments_ = np.asarray(mu, dtype=np.float64)
         self.n_iter_ = int(state.iteration)
-        self.converged_ = bool(result.converged)
+        self.converged_ = bool(result.converged and trusted)
         self.moment_error_ = float(result.error)
         self.step_size_ = float(state.step_size)
         self.chains_ = to_user(box, positions)

@@ -30,11 +30,14 @@ from functools import partial
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent._data import key_stream
+from skmaxent._host import error_quantile
+from skmaxent._starts import to_host
 from skmaxent.core import ais, chains
 
-__all__ = ["pool", "log_partition"]
+__all__ = ["pool", "log_partition", "missed_mass"]
 
 
 def pool(log_weights) -> tuple[float, float, float]:
@@ -46,6 +49,40 @@ def pool(log_weights) -> tuple[float, float, float]:
     std = float(np.std(w) / (np.sqrt(n) * np.mean(w)))
     ess = float(np.exp(2 * logsumexp(lw) - logsumexp(2 * lw)))
     return log_z, std, ess
+
+
+def missed_mass(chains, particles, log_weights, min_shift=0.5):
+    """``(flagged, shift)``: whether the weighted AIS particles put the model's
+    mass where the chains are not.
+
+    The particles, weighted, are an importance sample of the model reached
+    from the reference, whose uniform share covers the whole box; the chains
+    sample it only where they went. Per coordinate, the particles' weighted
+    mean (delta-method error of a self-normalised estimate) is compared with
+    the chains' mean: ``flagged`` when some coordinate differs both
+    significantly (Bonferroni-corrected 5% normal quantile; the particles'
+    error at least the chains' sd over the square root of the weights' ESS,
+    so that a few dominant weights prove nothing) and by more than
+    ``min_shift`` of the chains' standard deviation (``shift``, the largest
+    such difference). A start that passed verification on chains around the
+    data while the model has its mass elsewhere (near the box's faces, where
+    score matching hardly constrains the energy) is flagged.
+    """
+    chains = np.asarray(chains, np.float64)
+    particles = np.asarray(particles, np.float64)
+    lw = np.asarray(log_weights, np.float64)
+    w = np.exp(lw - np.max(lw))
+    w /= w.sum()
+    mean = w @ particles
+    sd = np.maximum(chains.std(axis=0, ddof=1), 1e-12)
+    # The larger of the delta-method error and sd / sqrt(ESS) (Kish): with a
+    # few dominant weights the former collapses (one particle: zero).
+    se2 = np.maximum((w**2) @ (particles - mean) ** 2, sd**2 * np.sum(w**2))
+    gap = np.abs(mean - chains.mean(axis=0))
+    z = gap / np.sqrt(se2 + sd**2 / chains.shape[0])
+    shift = gap / sd
+    worst = (z > error_quantile(chains.shape[1])) & (shift > min_shift)
+    return bool(np.any(worst)), float(np.max(shift))
 
 
 def _next(std, n_runs, n_temperatures, settings):
@@ -115,8 +152,10 @@ def _reference(est, positions, n_dim, gaussian):
     )
 
 
-def log_partition(key, est, energy, theta, geo, state, box, quick=False):
-    """``(log Z in user units, standard error)`` for a fitted estimator ``est``.
+def log_partition(
+    key, est, energy, theta, geo, state, box, quick=False, verified=False
+):
+    """``(log Z in user units, its standard error, trusted)`` for ``est``.
 
     ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
     ``state`` the final loop state (its chains give the reference and its
@@ -124,7 +163,10 @@ def log_partition(key, est, energy, theta, geo, state, box, quick=False):
     coordinates. A support open on some side always uses the Gaussian
     reference (the uniform one needs a box). ``quick``: the forward runs use
     the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
-    Shows a progress bar over runs with ``verbose``.
+    ``verified``: the fit ended at its verified start, whose chains are
+    checked against the AIS particles (:func:`_check_start`); ``trusted`` is
+    False, with a warning, where they disagree. Shows a progress bar over
+    runs with ``verbose``.
     """
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
@@ -134,7 +176,8 @@ def log_partition(key, est, energy, theta, geo, state, box, quick=False):
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="log Z (AIS runs)")
-    weights, n_temps, n_total = [], min(s.ais_min_temperatures, s.ais_temperatures), 0
+    weights, particles = [], []
+    n_temps, n_total = min(s.ais_min_temperatures, s.ais_temperatures), 0
     keys = key_stream(key)
 
     forward = ais.model_log_partition.quick if quick else ais.model_log_partition
@@ -157,6 +200,7 @@ def log_partition(key, est, energy, theta, geo, state, box, quick=False):
     while n_temps is not None:
         info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
+        particles.append(np.asarray(info.positions))
         log_z, std, _ = pool(np.concatenate(weights))
         n_total += 1
         if bar is not None:
@@ -166,10 +210,13 @@ def log_partition(key, est, energy, theta, geo, state, box, quick=False):
             break
         following = _next(std, len(weights), n_temps, s)
         if following not in (None, n_temps):
-            weights = []  # a longer schedule: its runs make a new pool
+            weights, particles = [], []  # a longer schedule: a new pool
         n_temps = following
     if bar is not None:
         bar.close()
+    trusted = True
+    if verified and np.isfinite(log_z):
+        trusted = _check_start(est, state, particles, weights)
     if gaussian and not reference["full"] and np.isfinite(log_z):
         # The chains sample the last iterate; theta is the iterates' average.
         burned = chains.sample(
@@ -202,4 +249,25 @@ def log_partition(key, est, energy, theta, geo, state, box, quick=False):
     # AIS integrates in unit coordinates; Z in user units carries the Jacobian
     # of x = a + u (b - a) for the reference box [a, b].
     log_volume = float(np.sum(np.log(box[:, 1] - box[:, 0])))
-    return log_z + log_volume, std
+    return log_z + log_volume, std, trusted
+
+
+def _check_start(est, state, particles, weights) -> bool:
+    """:func:`missed_mass` of a fit that ended at its verified start; a
+    ``ConvergenceWarning`` and False where it flags."""
+    flagged, shift = missed_mass(
+        to_host(state.chains.position),
+        np.concatenate(particles),
+        np.concatenate(weights),
+    )
+    if flagged:
+        warnings.warn(
+            f"{type(est).__name__}: the verified start puts mass where its "
+            f"chains did not go: the AIS draws of the model lie {shift:.3g} "
+            "chain standard deviations from the chains in some variable, so "
+            "the fit is likely wrong (converged_ is False). Refit with "
+            "init='zero'.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+    return not flagged

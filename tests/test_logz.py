@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from skmaxent import MaxEntDual
+from skmaxent import MaxEntDual, _logz
 from skmaxent._logz import _next
 from skmaxent._settings import Settings
 from skmaxent.core import ais
@@ -105,3 +105,30 @@ def test_schedule_doubles_only_while_the_target_is_far():
     assert _next(0.10, 1, 100, s) == 100  # the longest: more runs
     assert _next(0.051, 8, 16, s) == 64  # runs spent on a short one: longer
     assert _next(0.10, 8, 100, s) is None  # runs spent on the longest: stop
+
+
+def test_missed_mass_flags_model_mass_away_from_the_chains():
+    # Chains of a 2-D model around (0.3, 0.3), sd 0.05. AIS particles are
+    # drawn exactly from a stated model and weighted equally (an exact
+    # importance sample): where the model is the chains' own mode, nothing is
+    # flagged; where it has half its mass at (0.8, 0.3), the weighted mean of
+    # x is 0.25 = 5 chain sd away (z about 10 with 2,048 particles).
+    rng = np.random.default_rng(0)
+    chains = rng.normal(0.3, 0.05, size=(512, 2))
+    same = rng.normal(0.3, 0.05, size=(2048, 2))
+    far = same.copy()
+    far[1024:, 0] += 0.5
+    equal = np.zeros(2048)
+    assert _logz.missed_mass(chains, same, equal)[0] is False
+    flagged, shift = _logz.missed_mass(chains, far, equal)
+    assert flagged and abs(shift - 5.0) < 0.5
+    # A particle weighted out (log-weight -inf, outside the box) counts nothing.
+    dead = np.where(np.arange(2048) >= 1024, -np.inf, 0.0)
+    assert _logz.missed_mass(chains, far, dead)[0] is False
+    # One dominant weight (ESS 1, a degenerate AIS) proves nothing: its
+    # particle 2 chain sd away is within sd / sqrt(ESS) times the quantile.
+    one = np.where(np.arange(2048) == 0, 0.0, -50.0)
+    lone = same.copy()
+    lone[0] = [0.4, 0.3]
+    flagged, shift = _logz.missed_mass(chains, lone, one)
+    assert not flagged and shift > 1.5

@@ -43,12 +43,15 @@ class AISInfo(NamedTuple):
         ``[1, N]``; small values mean the standard error is not to be trusted.
     log_weights : (N,) the particles' log-weights (independent runs pool
         them: every weight is an unbiased estimate of ``Z``).
+    positions : (N, n) the particles at the end of the schedule (with their
+        weights, an importance sample of the model), or None.
     """
 
     log_z: Array
     log_z_std: Array
     ess: Array
     log_weights: Array
+    positions: Array | None = None
 
 
 def summarize(log_weights: Array) -> AISInfo:
@@ -215,7 +218,8 @@ def log_partition(
 
     Returns
     -------
-    :class:`AISInfo` with the estimate, its standard error and the ESS.
+    :class:`AISInfo` with the estimate, its standard error, the ESS and the
+    final particles.
 
     Notes
     -----
@@ -273,7 +277,7 @@ def log_partition(
 
     log_w = jnp.where(alive, 0.0, -jnp.inf).astype(positions.dtype)
     u, log_w = jax.lax.fori_loop(1, n_temperatures + 1, body, (positions, log_w))
-    return summarize(log_w)
+    return summarize(log_w)._replace(positions=u)
 
 
 @programs.jit(
