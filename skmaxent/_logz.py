@@ -110,7 +110,7 @@ def _next(std, n_runs, n_temperatures, settings):
     return min(length, longest)
 
 
-def _bidirectional(est, reverse, log_z, std):
+def _bidirectional(est, reverse, key, fitted, log_z, std):
     """``std``, raised to the gap between forward and reverse AIS if they differ.
 
     One reverse run at the longest schedule (``Settings.ais_temperatures``,
@@ -121,9 +121,22 @@ def _bidirectional(est, reverse, log_z, std):
     Ghahramani & Adams 2015). The delta-method error of the forward weights
     cannot see the mass they missed (it stays below about one nat whatever
     the bias); a gap beyond three combined standard errors can, and becomes
-    the reported error, with a warning.
+    the reported error, with a warning. ``reverse(start)`` runs the reverse
+    schedule; ``fitted`` is ``(energy, theta, geo, state)``.
     """
-    inverse, inverse_std, _ = pool(np.asarray(reverse().log_weights))
+    energy, theta, geo, state = fitted
+    # The chains sample the last iterate; theta is the iterates' average.
+    burned = chains.sample(
+        key,
+        energy,
+        np.asarray(theta, np.float32),
+        geo,
+        state.chains.position,
+        state.step_size,
+        int(est.n_leapfrog),
+        2 * est._settings.sample_burn_in,
+    )[-1]
+    inverse, inverse_std, _ = pool(np.asarray(reverse(start=burned).log_weights))
     upper = -inverse
     gap = upper - log_z
     if np.isfinite(gap) and gap > 3 * math.hypot(std, inverse_std) + 0.01:
@@ -176,8 +189,6 @@ def log_partition(
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="log Z (AIS runs)")
-    weights, particles = [], []
-    n_temps, n_total = min(s.ais_min_temperatures, s.ais_temperatures), 0
     keys = key_stream(key)
 
     forward = ais.model_log_partition.quick if quick else ais.model_log_partition
@@ -197,6 +208,37 @@ def log_partition(
             start=reference.get("positions") if start is None else start,
         )
 
+    log_z, std, n_total, particles, weights = _forward(run, s, bar)
+    trusted = True
+    if verified and np.isfinite(log_z):
+        trusted = _check_start(est, state, particles, weights)
+    if gaussian and not reference["full"] and np.isfinite(log_z):
+        reverse = partial(
+            run, s.ais_temperatures, reverse=True, program=ais.model_log_partition
+        )
+        fitted = (energy, theta, geo, state)
+        std = _bidirectional(est, reverse, next(keys), fitted, log_z, std)
+    if np.isfinite(log_z) and std > s.ais_target_std:
+        warnings.warn(
+            f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "
+            f"{n_total} AIS runs exceeds the target {s.ais_target_std}: "
+            "score and score_samples are uncertain by about that much. More "
+            "n_chains (AIS particles) or a simpler model reduce it.",
+            UserWarning,
+            stacklevel=4,
+        )
+    # AIS integrates in unit coordinates; Z in user units carries the Jacobian
+    # of x = a + u (b - a) for the reference box [a, b].
+    log_volume = float(np.sum(np.log(box[:, 1] - box[:, 0])))
+    return log_z + log_volume, std, trusted
+
+
+def _forward(run, settings, bar):
+    """Forward runs, ``run(n_temperatures)``, pooled by :func:`_next` from
+    ``ais_min_temperatures``: ``(log Z, its error, runs, particles,
+    log-weights)`` of the last pool (the lists of its runs' arrays)."""
+    s, weights, particles, n_total = settings, [], [], 0
+    n_temps = min(s.ais_min_temperatures, s.ais_temperatures)
     while n_temps is not None:
         info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
@@ -214,42 +256,7 @@ def log_partition(
         n_temps = following
     if bar is not None:
         bar.close()
-    trusted = True
-    if verified and np.isfinite(log_z):
-        trusted = _check_start(est, state, particles, weights)
-    if gaussian and not reference["full"] and np.isfinite(log_z):
-        # The chains sample the last iterate; theta is the iterates' average.
-        burned = chains.sample(
-            next(keys),
-            energy,
-            np.asarray(theta, np.float32),
-            geo,
-            state.chains.position,
-            state.step_size,
-            int(est.n_leapfrog),
-            2 * s.sample_burn_in,
-        )[-1]
-        reverse = partial(
-            run,
-            s.ais_temperatures,
-            reverse=True,
-            start=burned,
-            program=ais.model_log_partition,
-        )
-        std = _bidirectional(est, reverse, log_z, std)
-    if np.isfinite(log_z) and std > s.ais_target_std:
-        warnings.warn(
-            f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "
-            f"{n_total} AIS runs exceeds the target {s.ais_target_std}: "
-            "score and score_samples are uncertain by about that much. More "
-            "n_chains (AIS particles) or a simpler model reduce it.",
-            UserWarning,
-            stacklevel=4,
-        )
-    # AIS integrates in unit coordinates; Z in user units carries the Jacobian
-    # of x = a + u (b - a) for the reference box [a, b].
-    log_volume = float(np.sum(np.log(box[:, 1] - box[:, 0])))
-    return log_z + log_volume, std, trusted
+    return log_z, std, n_total, particles, weights
 
 
 def _check_start(est, state, particles, weights) -> bool:
