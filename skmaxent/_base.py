@@ -168,8 +168,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         )
 
     def _quick(self, n_dim: int, n_params: int) -> bool:
-        """Whether a start is verified with the quickly compiled programs
-        (``Settings.quick_compile_max``)."""
+        """Small enough for the quick programs (``Settings.quick_compile_max``)."""
         size = self.n_chains * (n_dim + n_params)
         return size <= self._settings.quick_compile_max
 

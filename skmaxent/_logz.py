@@ -208,7 +208,7 @@ def log_partition(
             start=reference.get("positions") if start is None else start,
         )
 
-    log_z, std, n_total, particles, weights = _forward(run, s, bar)
+    log_z, std, n_total, particles, weights = _forward(run, s, bar, verified)
     trusted = True
     if verified and np.isfinite(log_z):
         trusted = _check_start(est, state, particles, weights)
@@ -233,16 +233,18 @@ def log_partition(
     return log_z + log_volume, std, trusted
 
 
-def _forward(run, settings, bar):
+def _forward(run, settings, bar, keep_particles):
     """Forward runs, ``run(n_temperatures)``, pooled by :func:`_next` from
     ``ais_min_temperatures``: ``(log Z, its error, runs, particles,
-    log-weights)`` of the last pool (the lists of its runs' arrays)."""
+    log-weights)`` of the last pool (the lists of its runs' arrays; the
+    particles, left on the device, only with ``keep_particles``)."""
     s, weights, particles, n_total = settings, [], [], 0
     n_temps = min(s.ais_min_temperatures, s.ais_temperatures)
     while n_temps is not None:
         info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
-        particles.append(np.asarray(info.positions))
+        if keep_particles:
+            particles.append(info.positions)
         log_z, std, _ = pool(np.concatenate(weights))
         n_total += 1
         if bar is not None:
@@ -264,7 +266,7 @@ def _check_start(est, state, particles, weights) -> bool:
     ``ConvergenceWarning`` and False where it flags."""
     flagged, shift = missed_mass(
         to_host(state.chains.position),
-        np.concatenate(particles),
+        np.concatenate([to_host(p) for p in particles]),
         np.concatenate(weights),
     )
     if flagged:

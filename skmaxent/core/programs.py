@@ -14,8 +14,8 @@ and :func:`clear` does it on request (``skmaxent.clear_caches()``).
 On the CPU every program has a second, quickly compiled variant
 (:attr:`Program.quick`, :data:`QUICK_COMPILER_OPTIONS`) for work that is
 over before a slower compile would pay for itself: the chunk that verifies a
-start and the AIS of a fit that ended there (see
-:func:`skmaxent._host.quick_programs`).
+start and the AIS of a fit that ended there, on small problems (see
+``Settings.quick_compile_max``).
 """
 
 import functools
