@@ -86,6 +86,49 @@ class _Rule:
         return float(np.max(np.abs(value) - z * np.asarray(info.residual_se)))
 
 
+class _Average:
+    """The Polyak–Ruppert average after the rule holds, and its precision.
+
+    It runs at least ``settings.n_average`` iterations and, on the residual
+    rule, on until the averaged residual's Monte Carlo error is at most
+    ``settings.average_precision`` model sd per feature (Bonferroni over
+    the features; SE from the per-chain or per-group means over the whole
+    average, so it absorbs the chains' autocorrelation), or
+    ``settings.max_average`` iterations are in. First-order, the averaged
+    iterate's moments are off by that averaged noise: many features need
+    a longer average than few.
+    """
+
+    def __init__(self, rule: Rule, settings: Settings):
+        self.rule, self.settings = rule, settings
+        self.n, self.theta, self.means, self.var = 0, 0.0, 0.0, 0.0
+
+    def add(self, info, k: int) -> None:
+        self.n += k
+        self.theta = self.theta + k * np.asarray(info.theta, np.float64)
+        self.means = self.means + k * np.asarray(info.group_means, np.float64)
+        self.var = self.var + k * np.asarray(info.spread, np.float64) ** 2
+
+    def precision(self) -> float:
+        """``max_k z SE_k / sd_k`` of the average so far."""
+        means = self.means / self.n
+        R, p = means.shape
+        se = means.std(axis=0, ddof=1) / np.sqrt(R)
+        sd = np.sqrt(self.var / self.n)
+        ratio = np.where(sd > 0, se / np.where(sd > 0, sd, 1.0), 0.0)
+        # The normal quantile: the maximum of R-group SE estimates is biased
+        # up already (~1.4x over 3,600 features from 32 groups).
+        return error_quantile(p) * float(np.max(ratio))
+
+    def done(self) -> bool:
+        s = self.settings
+        if self.n < s.n_average:
+            return False
+        if (self.rule.on, self.rule.se) != ("residual", "chains"):
+            return True
+        return self.n >= s.max_average or self.precision() <= s.average_precision
+
+
 def _diverged(done, info, names):
     res = np.nan_to_num(np.asarray(info.residual), nan=np.inf)
     worst = int(np.argmax(np.abs(res)))
@@ -112,7 +155,8 @@ def run(
     loss: bool | str = False,
     stop=None,
 ) -> FitResult:
-    """Learn until the rule holds, then average ``settings.n_average`` iterations.
+    """Learn until the rule holds, then average (at least
+    ``settings.n_average`` iterations, see :class:`_Average`).
 
     With ``verify`` the chains first run ``settings.verify_chunks`` chunk(s)
     at the fixed start; if the rule holds on the last, the start is the fit.
@@ -135,7 +179,8 @@ def run(
     done = start = int(state.iteration)
     limit = done + max_iter
     verifying = settings.verify_chunks if verify else 0
-    converged, averaged, total, theta, error = False, 0, 0.0, None, np.inf
+    converged, theta, error = False, None, np.inf
+    average = _Average(rule, settings)
     stopped = False
     while done < limit:
         phase = "verify" if verifying else ("average" if converged else "learn")
@@ -159,9 +204,11 @@ def run(
             bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
         chunk_theta = np.asarray(info.theta, np.float64)
         if converged:
-            total, averaged = total + k * chunk_theta, averaged + k
-            if averaged >= settings.n_average:
+            average.add(info, k)
+            if average.done():
                 break
+            if bar is not None and bar.total < done - start + k:
+                bar.total = min(limit, done + k) - start  # a longer average
             continue
         theta = chunk_theta
         if verifying:
@@ -180,7 +227,7 @@ def run(
     if bar is not None:
         bar.total = done - start  # a fit that stops early ends at 100%
         bar.close()
-    if averaged:
-        theta = total / averaged
+    if average.n:
+        theta = average.theta / average.n
     history = {k: np.concatenate(v) for k, v in pieces.items()}
     return FitResult(state, theta, history, converged, error, stopped)

@@ -103,8 +103,10 @@ class MaxEntDual(_BaseEBM):
         (1.96 for one, 3.5 for 230): the error is indistinguishable from one
         below ``tol``. With ``alpha`` or ``roughness``, ``e_k`` includes the
         penalty's gradient (zero at the penalised optimum). The iterates are then
-        averaged (Polyak–Ruppert) over the next 200 iterations; a fit that
-        does not converge returns the mean of its last window's iterates.
+        averaged (Polyak–Ruppert), at least 200 iterations and, without
+        priors, until the average's own Monte Carlo error is at most 0.05
+        model sd per feature (Bonferroni), up to 2,000; a fit that does not
+        converge returns the mean of its last window's iterates.
     warm_start : bool, default=False
         Continue from the previous fit's ``coef_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"

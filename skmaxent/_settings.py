@@ -18,8 +18,12 @@ class Settings:
 
     Loop and convergence
         chunk_size : iterations per compiled chunk (the convergence rule's
-            window). n_average : Polyak–Ruppert iterations after the rule
-            holds. n_windows : windows in the batch-means rule.
+            window). n_average : the fewest Polyak–Ruppert iterations after
+            the rule holds. average_precision, max_average : on the
+            residual rule the average goes on until its Monte Carlo error
+            is at most ``average_precision`` model sd per feature
+            (Bonferroni over the features), or ``max_average`` iterations.
+            n_windows : windows in the batch-means rule.
         verify_chunks : chunks run at a fixed score-matching / Gaussian start
             before deciding whether it is the fit.
     Sampler
@@ -75,6 +79,8 @@ class Settings:
 
     chunk_size: int = 50
     n_average: int = 200
+    average_precision: float = 0.05
+    max_average: int = 2000
     n_windows: int = 4
     verify_chunks: int = 1
     initial_step_size: float = 0.2

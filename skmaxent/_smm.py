@@ -95,7 +95,9 @@ class MomentMatchingEBM(_BaseEBM):
         one below ``tol``, ``SE_k`` the spread of those 4 means over 2 and
         ``z`` Student's quantile with 3 degrees of freedom,
         Bonferroni-corrected over the parameters. The iterates are then
-        averaged (Polyak–Ruppert) over the next 200 iterations; a fit that
+        averaged (Polyak–Ruppert), at least 200 iterations and, without a
+        penalty, until the average's own Monte Carlo error is at most 0.05
+        model sd per feature (Bonferroni), up to 2,000; a fit that
         does not converge returns the mean of its last window's iterates.
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_`` (Adam

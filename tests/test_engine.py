@@ -1,18 +1,22 @@
 """The one training engine: the penalty operator, both natural-step paths with
-roughness, and compiled code reused by a second fit of the same shapes."""
+roughness, compiled code reused by a second fit of the same shapes, and the
+host loop's average that lasts as long as its Monte Carlo error needs."""
 
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 from conftest import THETA_2D, quadratic_2d_exact, quadratic_uniform_sd
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent import MaxEntDual, MomentMatchingEBM
+from skmaxent import _host
 from skmaxent._settings import Settings
-from skmaxent.core import penalties
+from skmaxent.core import loop, penalties
 
 
 def test_penalty_operator_against_dense_numpy():
@@ -155,3 +159,73 @@ def test_verified_start_runs_on_quickly_compiled_programs():
         ).fit(moments=moments)
     for (full1, quick1), (full2, quick2) in zip(after, counts()):
         assert (full2 - full1, quick2 - quick1) == (1, 0)
+
+
+def _synthetic_chunks(noise, R=32, p=50, k=50, seed=0):
+    """A stand-in ``run_chunk``: residual zero, so the rule holds on the
+    first chunk; each chunk's R group means are independent N(0, noise^2)
+    around it, with model sd 1, so the average of M chunks has a true SE of
+    ``noise / sqrt(M R)`` per feature."""
+    rng = np.random.default_rng(seed)
+
+    class State(NamedTuple):
+        iteration: int
+
+    def run_chunk(state, phase):
+        done = min(state.iteration + k, int(phase.max_iter))
+        means = rng.normal(0.0, noise, (R, p))
+        info = loop.ChunkInfo(
+            residual=np.zeros(p),
+            residual_se=means.std(axis=0, ddof=1) / np.sqrt(R),
+            gradient=np.zeros(p),
+            theta=np.zeros(3),
+            group_means=means,
+            spread=np.ones(p),
+            moment_error=np.zeros(k),
+            loss=np.zeros(k),
+            acceptance=np.zeros(k),
+            step_size=np.zeros(k),
+            finite=True,
+        )
+        return State(done), info
+
+    return run_chunk, State(0)
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.2, 0.8])
+def test_average_lasts_until_its_monte_carlo_error_is_small(noise):
+    settings = Settings()
+    run_chunk, state = _synthetic_chunks(noise)
+    result = _host.run(
+        run_chunk,
+        state,
+        max_iter=10_000,
+        tol=1e-3,
+        rule=_host.Rule(),
+        adapt=False,
+        verify=False,
+        names=[f"f{k}" for k in range(50)],
+        settings=settings,
+    )
+    averaged = int(np.sum(result.history["phase"] == "average"))
+    assert result.converged
+    # The true error of the average, computed from the known noise: the
+    # normal Bonferroni quantile over the 50 features (3.29) times the true
+    # SE, in units of the model sd (1).
+    z = scipy.stats.norm.isf(0.025 / 50)
+
+    def precision(m):
+        return z * noise / np.sqrt(32 * m / 50)
+
+    if precision(settings.n_average) <= settings.average_precision / 2:
+        # noise 0.05: 0.015 after the minimum 200 iterations; no longer.
+        assert averaged == settings.n_average
+    elif precision(settings.max_average) > settings.average_precision:
+        # noise 0.8: 0.074 even after 2,000: the cap ends it.
+        assert averaged == settings.max_average
+    else:
+        # noise 0.2: the average ran beyond the minimum, and stopped only
+        # once its true error was within the target (the estimate, a maximum
+        # of 50 noisy SEs, errs high), before the cap.
+        assert settings.n_average < averaged < settings.max_average
+        assert precision(averaged) <= settings.average_precision

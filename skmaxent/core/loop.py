@@ -52,6 +52,12 @@ class ChunkInfo(NamedTuple):
         chunk absorbs its autocorrelation.
     gradient : (K,) the objective's gradient.
     theta : (K,) the mean of the iterates (the host's Polyak average).
+    group_means : (R, p) the per-chain (or per-group) chunk means of the
+        reported features, whose spread over a run of chunks gives the SE
+        of a longer average.
+    spread : (p,) the reported features' standard deviation under the
+        model (the per-iteration spread over the rows, scaled by the
+        chains per row).
     moment_error, loss, acceptance, step_size : (chunk_size,) per iteration.
     finite : whether parameters and chains stayed finite.
     """
@@ -60,6 +66,8 @@ class ChunkInfo(NamedTuple):
     residual_se: Array
     gradient: Array
     theta: Array
+    group_means: Array
+    spread: Array
     moment_error: Array
     loss: Array
     acceptance: Array
@@ -115,7 +123,8 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
         iteration=state.iteration + active.astype(jnp.int32),
     )
     on = active.astype(theta.dtype)
-    parts = (stats.rows, stats.residual, stats.gradient, theta)
+    spread = jnp.var(problem.report(stats.rows), axis=0, ddof=1)
+    parts = (stats.rows, stats.residual, stats.gradient, theta, spread)
     sums = tuple(s + on * v for s, v in zip(sums, parts))
     error = jnp.max(jnp.abs(problem.report(stats.residual)))
     acceptance = jnp.mean(info.acceptance_rate)
@@ -133,7 +142,8 @@ def run_chunk(
     C, n = state.chains.position.shape
     p, K = problem.nu.shape[0], state.theta.shape[0]
     R, dt = objective.n_rows(C), state.theta.dtype
-    sums = (jnp.zeros((R, p), dt), jnp.zeros(p, dt), jnp.zeros(K, dt), jnp.zeros(K, dt))
+    zeros = (jnp.zeros((R, p), dt), jnp.zeros(p, dt), jnp.zeros(K, dt))
+    sums = (*zeros, jnp.zeros(K, dt), jnp.zeros(p, dt))
     (state, sums), (err, loss, acc, eps, active) = jax.lax.scan(
         partial(_iteration, objective, config, problem, phase),
         (state, sums),
@@ -141,7 +151,7 @@ def run_chunk(
         length=config.chunk_size,
     )
     n_active = jnp.maximum(jnp.sum(active), 1)
-    rows, residual, gradient, theta = (s / n_active for s in sums)
+    rows, residual, gradient, theta, var = (s / n_active for s in sums)
     chain_means = problem.report(rows)
     se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(R)
     finite = jnp.all(jnp.isfinite(state.theta)) & chains.finite(state.chains)
@@ -150,6 +160,8 @@ def run_chunk(
         residual_se=se,
         gradient=gradient,
         theta=theta,
+        group_means=chain_means,
+        spread=jnp.sqrt(var * (C // R)),
         moment_error=err,
         loss=loss,
         acceptance=acc,
