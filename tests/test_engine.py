@@ -13,8 +13,7 @@ import scipy.stats
 from conftest import THETA_2D, quadratic_2d_exact, quadratic_uniform_sd
 from sklearn.exceptions import ConvergenceWarning
 
-from skmaxent import MaxEntDual, MomentMatchingEBM
-from skmaxent import _host
+from skmaxent import MaxEntDual, MomentMatchingEBM, _host
 from skmaxent._settings import Settings
 from skmaxent.core import loop, penalties
 
