@@ -82,7 +82,7 @@ def cg_natural_step(
         maxiter=maxiter,
         M=lambda v: v / (diag + lam),
     )
-    norm = jnp.sqrt(jnp.maximum(step @ fvp(step), 0.0))
+    norm = jnp.sqrt(jnp.maximum(step @ fvp(step) + lam * step @ step, 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
 
 
