@@ -13,6 +13,17 @@ computed here, independently of the package:
   potentials of degree 3 (features ``skmaxent.features.pairwise(edges, 3)``),
   exact moments and ``log Z`` of any ``coef`` by transfer matrices on an
   80-node Gauss–Legendre rule per variable.
+- ``dense-indicator``: a dense equicorrelated Gaussian (mean 0, marginal sd
+  0.1, correlation 0.3 between every pair; ten sd inside the box) with the
+  ``"quadratic"`` preset's features (``x_i``, ``x_i^2``, every ``x_i x_j``:
+  ``n + n (n + 1) / 2``) and one ``Indicator(0, 0.05, 1)``, so that no
+  Gaussian start applies; targets the truth's exact moments (the indicator's
+  ``P(x_0 >= 0.05)``), true ``coef`` from the precision ``P``
+  (``-P_ii / 2`` on the squares, ``-P_ij`` on the products, 0 on the
+  indicator). Exact moments are known only for a ``coef`` with a zero
+  indicator coefficient, so its rows omit the fitted density's moment error
+  and exact ``log Z``. ``dense-gauss``: the same without the indicator
+  (exact moments of any negative definite ``coef``).
 
 Each problem is fitted with ``MaxEntDual(..., init="zero")`` in a fresh
 process (``--one``), so the wall time includes compilation and the peak
@@ -72,8 +83,68 @@ def legendre_problem(n):
     return specs, coef, partial(legendre_exact, n)
 
 
+# The dense problem: marginal sd, correlation, and the indicator's interval.
+DENSE_SD, DENSE_RHO, DENSE_BIN = 0.1, 0.3, (0.05, 1.0)
+
+
+def dense_exact(n, indicator, coef):
+    """Moments, sd and ``log Z`` of ``exp(coef·f)`` for :func:`dense_problem`.
+
+    ``None`` unless the indicator's coefficient (if any) is 0 and the
+    quadratic form negative definite (a Gaussian; the walls, ten sd away,
+    are ignored).
+    """
+    from scipy.stats import norm
+
+    if indicator and coef[-1] != 0:
+        return None
+    iu, ju = np.triu_indices(n, 1)
+    P = np.diag(-2.0 * coef[n : 2 * n])
+    P[iu, ju] = P[ju, iu] = -coef[2 * n : 2 * n + iu.size]
+    if np.linalg.eigvalsh(P)[0] <= 0:
+        return None
+    L = np.linalg.cholesky(P)
+    S = np.linalg.inv(P)
+    m = S @ coef[:n]
+    d = np.diag(S)
+    lo, hi = ((b - m[0]) / np.sqrt(d[0]) for b in DENSE_BIN)
+    q = norm.cdf(hi) - norm.cdf(lo)
+    mu = np.r_[m, d + m**2, S[iu, ju] + m[iu] * m[ju]]
+    var_prod = (
+        d[iu] * d[ju]
+        + S[iu, ju] ** 2
+        + m[iu] ** 2 * d[ju]
+        + m[ju] ** 2 * d[iu]
+        + 2 * m[iu] * m[ju] * S[iu, ju]
+    )
+    sd = np.r_[np.sqrt(d), np.sqrt(2 * d**2 + 4 * m**2 * d), np.sqrt(var_prod)]
+    if indicator:
+        mu, sd = np.r_[mu, q], np.r_[sd, np.sqrt(q * (1 - q))]
+    log_z = (
+        0.5 * n * np.log(2 * np.pi) - np.sum(np.log(np.diag(L))) + 0.5 * coef[:n] @ m
+    )
+    return mu, sd, log_z
+
+
+def dense_problem(n, indicator=True):
+    """Features and natural parameters of the dense Gaussian (plus an indicator)."""
+    from skmaxent.features import Indicator, Moment, Product
+
+    specs = [Moment(i) for i in range(n)] + [Moment(i, 2) for i in range(n)]
+    specs += [Product(i, j) for i in range(n) for j in range(i + 1, n)]
+    specs += [Indicator(0, *DENSE_BIN)] if indicator else []
+    cov = DENSE_SD**2 * ((1 - DENSE_RHO) * np.eye(n) + DENSE_RHO)
+    P = np.linalg.inv(cov)
+    iu, ju = np.triu_indices(n, 1)
+    coef = np.r_[np.zeros(n), -np.diag(P) / 2, -P[iu, ju], [0.0] * indicator]
+    return specs, coef, partial(dense_exact, n, indicator)
+
+
 def problem(name, n):
-    """``(specs, true coef, exact)``, ``exact(coef) -> (moments, sd, log Z)``."""
+    """``(specs, true coef, exact)``, ``exact(coef) -> (moments, sd, log Z)``
+    (``None`` where the moments of that ``coef`` are not known exactly)."""
+    if name.startswith("dense"):
+        return dense_problem(n, indicator=name == "dense-indicator")
     if name == "chain-legendre":
         return legendre_problem(n)
     return gaussian_problem(name.split("-")[0], n)

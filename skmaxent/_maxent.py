@@ -84,7 +84,7 @@ class MaxEntDual(_BaseEBM):
         parameter directions the moments barely see more slowly. With as
         many features as chains or more, the dense step is damped by 0.3 too
         (the chains' Fisher is then rank-deficient). The step is clipped to
-        a Fisher norm of ``0.5 sqrt(n_features_in_)`` (a KL budget per
+        a (damped) Fisher norm of ``0.5 sqrt(n_features_in_)`` (a KL budget per
         variable) before ``learning_rate`` scales it. ``alpha`` and
         ``roughness`` are one sparse penalty operator on both paths.
     max_iter : int, default=2000

@@ -274,3 +274,57 @@ def test_matrix_free_step_converges_with_many_features_per_chain():
     # beyond that noise and below the biased step's 0.30.
     assert np.sqrt(np.mean(z**2)) < 0.05
     assert z.max() < 0.2
+
+
+@pytest.mark.parametrize(
+    "level, groups, annealed", [(0.05, 32, True), (0.5, 32, False), (0.05, None, False)]
+)
+def test_learning_rate_anneals_once_the_residual_is_within_its_noise(
+    level, groups, annealed
+):
+    # A residual of ``level`` on every feature with SE 0.01 (Student's
+    # z = 3.6 for 50 features and 32 groups): 0.05 is beyond the convergence
+    # band (0.036) but within twice it, so on the matrix-free path (groups)
+    # the steps are mostly noise and the rate halves each chunk down to
+    # Settings.min_rate; 0.5 is signal and the rate stays 1; the dense path
+    # (no groups) keeps its rate.
+    settings, rates = Settings(), []
+
+    class State(NamedTuple):
+        iteration: int
+
+    def run_chunk(state, phase):
+        rates.append(float(phase.rate))
+        k = 50
+        info = loop.ChunkInfo(
+            residual=np.full(50, level),
+            residual_se=np.full(50, 0.01),
+            gradient=np.zeros(50),
+            theta=np.zeros(3),
+            group_means=np.zeros((32, 50)),
+            spread=np.ones(50),
+            moment_error=np.zeros(k),
+            loss=np.zeros(k),
+            acceptance=np.zeros(k),
+            step_size=np.zeros(k),
+            finite=True,
+        )
+        return State(min(state.iteration + k, int(phase.max_iter))), info
+
+    result = _host.run(
+        run_chunk,
+        State(0),
+        max_iter=500,
+        tol=1e-3,
+        rule=_host.Rule(groups=groups),
+        adapt=False,
+        verify=False,
+        names=[f"f{k}" for k in range(50)],
+        settings=settings,
+    )
+    assert not result.converged and len(rates) == 10
+    if annealed:
+        expected = [max(0.5**k, settings.min_rate) for k in range(10)]
+        assert rates == expected
+    else:
+        assert rates == [1.0] * 10

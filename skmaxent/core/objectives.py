@@ -28,21 +28,23 @@ def feature_covariance(G: Array) -> Array:
 def natural_step(
     direction: Array, fisher: Array, Q: Array, damping: Array, max_norm: Array
 ) -> Array:
-    """Damped Newton step ``(F + Q + delta I)^-1 direction``, clipped in Fisher norm.
+    """Damped Newton step ``(F + Q + delta I)^-1 direction``, clipped (damped norm).
 
     ``F + Q`` is the Hessian of the negated penalised dual, so the step is the
     dual's Newton step; ``delta`` (relative to the mean diagonal) keeps it well
     posed when chains are few or features nearly collinear; the step is scaled
-    down so that ``sqrt(step·F·step) <= max_norm``, which bounds the change of the
-    model's distribution per iteration (in KL, to second order).
+    down so that ``sqrt(step·(F + delta I)·step) <= max_norm``, which bounds the
+    change of the model's distribution per iteration (in KL, to second order),
+    and, through ``delta``, the step in directions where ``F`` estimated from
+    the chains is (nearly) zero.
     """
     p = direction.shape[0]
     H = fisher + Q
     scale = jnp.trace(H) / p
-    H = H + (damping * scale + 1e-6) * jnp.eye(p, dtype=H.dtype)
-    L = jnp.linalg.cholesky(H)
+    lam = damping * scale + 1e-6
+    L = jnp.linalg.cholesky(H + lam * jnp.eye(p, dtype=H.dtype))
     step = cho_solve((L, True), direction)
-    norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step), 0.0))
+    norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step) + lam * step @ step, 0.0))
     return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
 
 
@@ -66,8 +68,10 @@ def cg_natural_step(
     its diagonal; ``delta`` is ``damping`` times the mean diagonal of ``F + Q``,
     and the diagonal of ``F + Q + delta I`` preconditions the ``maxiter``
     iterations started from ``x0`` (the previous step, which carries
-    curvature information across iterations). The step is clipped in Fisher
-    norm as in :func:`natural_step`.
+    curvature information across iterations). The step is clipped in the
+    norm of ``F + delta I`` as in :func:`natural_step`: with more features
+    than chains most directions are outside the chains' span, where ``F``
+    from the chains is zero and only ``delta`` measures a step.
     """
     diag = diag + qdiag
     lam = damping * jnp.mean(diag) + 1e-6
