@@ -85,21 +85,6 @@ class _Rule:
         z = error_quantile(value.size, self.rule.groups)
         return float(np.max(np.abs(value) - z * np.asarray(info.residual_se)))
 
-    def noisy(self, info, stat: float) -> bool:
-        """Whether the residual rule's excess ``stat`` is within the noise
-        band ``z max_k SE_k``: only on the residual rule with per-group SEs
-        (the matrix-free path, features outnumbering chains), where noise
-        steps can carry the parameters away. With fewer features a constant
-        rate removes a bias in the directions the moments barely see faster
-        (a 2-D Gaussian with correlation 0.9, annealed: coefficients 6 SE
-        off at convergence)."""
-        if (self.rule.on, self.rule.se) != ("residual", "chains"):
-            return False
-        if self.rule.groups is None:
-            return False
-        se = np.asarray(info.residual_se)
-        return stat < error_quantile(se.size, self.rule.groups) * float(np.max(se))
-
 
 class _Average:
     """The Polyak–Ruppert average after the rule holds, and its precision.
@@ -154,6 +139,52 @@ def _diverged(done, info, names):
     )
 
 
+class _Progress:
+    """The progress bar (``verbose > 0``) over a fit's iterations."""
+
+    def __init__(self, verbose: int, total: int, desc: str, start: int):
+        self.bar, self.start = None, start
+        if verbose > 0:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc)
+
+    def update(self, k: int, error: float, phase: str) -> None:
+        if self.bar is not None:
+            self.bar.update(k)
+            self.bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+
+    def expect(self, until: int, grow_only: bool = False) -> None:
+        """The work left ends at iteration ``until``."""
+        if self.bar is None or (grow_only and self.bar.total >= until - self.start):
+            return
+        self.bar.total = until - self.start
+        self.bar.refresh()
+
+    def close(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.total = done - self.start  # a fit that stops early: 100%
+            self.bar.close()
+
+
+class _History:
+    """``history_``: per-iteration entries of the chunks' infos, and phases."""
+
+    def __init__(self, loss: bool | str):
+        loss_key = loss if isinstance(loss, str) else "smm_loss"
+        names = ["moment_error", "acceptance", "step_size"]
+        self.fields = {k: k for k in names} | ({loss_key: "loss"} if loss else {})
+        self.pieces = {k: [] for k in [*self.fields, "phase"]}
+
+    def add(self, info, k: int, phase: str) -> None:
+        for key, field in self.fields.items():
+            self.pieces[key].append(np.asarray(getattr(info, field))[:k])
+        self.pieces["phase"].append(np.full(k, phase))
+
+    def arrays(self) -> dict:
+        return {k: np.concatenate(v) for k, v in self.pieces.items()}
+
+
 def run(
     run_chunk,
     state,
@@ -181,50 +212,37 @@ def run(
     each learning chunk's mean iterate before the rule holds; when it returns
     True the fit ends with ``stop.best`` (``FitResult.stopped``).
     """
-    loss_key = loss if isinstance(loss, str) else "smm_loss"
-    keys = ["moment_error", "acceptance", "step_size"] + ([loss_key] if loss else [])
-    pieces = {k: [] for k in [*keys, "phase"]}
-    fields = {loss_key: "loss"}
+    history = _History(loss)
     statistic = _Rule(rule, settings.n_windows)
-    bar = None
-    if verbose > 0:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=max_iter, desc=desc)
     done = start = int(state.iteration)
     limit = done + max_iter
+    bar = _Progress(verbose, max_iter, desc, start)
     verifying = settings.verify_chunks if verify else 0
     converged, theta, error = False, None, np.inf
     average = _Average(rule, settings)
-    stopped, rate = False, 1.0
+    stopped = False
     while done < limit:
         phase = "verify" if verifying else ("average" if converged else "learn")
         flags = Phase(
             learn=np.asarray(not verifying),
             adapt=np.asarray(adapt and not converged),
             max_iter=np.int32(limit),
-            rate=np.float32(rate),
         )
         state, info = run_chunk(state, flags)
         new_done = int(state.iteration)
         k, done = new_done - done, new_done
-        for key in keys:
-            pieces[key].append(np.asarray(getattr(info, fields.get(key, key)))[:k])
-        pieces["phase"].append(np.full(k, phase))
+        history.add(info, k, phase)
         if not bool(info.finite):
             raise _diverged(done, info, names)
         stat = statistic(info)
         error = float(np.max(np.abs(np.asarray(info.residual))))
-        if bar is not None:
-            bar.update(k)
-            bar.set_postfix(moment_error=f"{error:.2g}", phase=phase)
+        bar.update(k, error, phase)
         chunk_theta = np.asarray(info.theta, np.float64)
         if converged:
             average.add(info, k)
             if average.done():
                 break
-            if bar is not None and bar.total < done - start + k:
-                bar.total = min(limit, done + k) - start  # a longer average
+            bar.expect(min(limit, done + k), grow_only=True)  # a longer average
             continue
         theta = chunk_theta
         if verifying:
@@ -234,21 +252,11 @@ def run(
                 break
         elif stat < tol:
             converged = True
-            if bar is not None:  # the work left: the averaging iterations
-                bar.total = min(limit, done + settings.n_average) - start
-                bar.refresh()
-        else:
-            if statistic.noisy(info, stat):
-                # The residual is within its noise band: the steps are
-                # mostly noise now, so shorter steps average more of it.
-                rate = max(rate / 2, settings.min_rate)
-            if stop is not None and stop(chunk_theta):
-                theta, stopped = np.asarray(stop.best, np.float64), True
-                break
-    if bar is not None:
-        bar.total = done - start  # a fit that stops early ends at 100%
-        bar.close()
+            bar.expect(min(limit, done + settings.n_average))  # the averaging
+        elif stop is not None and stop(chunk_theta):
+            theta, stopped = np.asarray(stop.best, np.float64), True
+            break
+    bar.close(done)
     if average.n:
         theta = average.theta / average.n
-    history = {k: np.concatenate(v) for k, v in pieces.items()}
-    return FitResult(state, theta, history, converged, error, stopped)
+    return FitResult(state, theta, history.arrays(), converged, error, stopped)

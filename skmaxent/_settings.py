@@ -23,12 +23,7 @@ class Settings:
             residual rule the average goes on until its Monte Carlo error
             is at most ``average_precision`` model sd per feature
             (Bonferroni over the features), or ``max_average`` iterations.
-            n_windows : windows in the batch-means rule. min_rate : on the
-            matrix-free path's residual rule, a learning chunk whose
-            residual is within its noise band (``max_k (|e_k| - z SE_k)
-            < z max_k SE_k``) halves the learning rate, down to
-            ``min_rate`` times it: the steps are then mostly noise, and
-            shorter ones average more of it.
+            n_windows : windows in the batch-means rule.
         verify_chunks : chunks run at a fixed score-matching / Gaussian start
             before deciding whether it is the fit.
     Sampler
@@ -86,7 +81,6 @@ class Settings:
     n_average: int = 200
     average_precision: float = 0.05
     max_average: int = 2000
-    min_rate: float = 1 / 16
     n_windows: int = 4
     verify_chunks: int = 1
     initial_step_size: float = 0.2

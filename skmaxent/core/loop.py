@@ -101,9 +101,8 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
     moved, info = chains.step(
         k_step, current, eg, state.step_size, config.n_leapfrog, problem.geo.walls
     )
-    annealed = problem._replace(learning_rate=problem.learning_rate * phase.rate)
     theta, opt_state, stats = objective.iterate(
-        state.theta, state.opt_state, moved.position, annealed, phase.learn & active
+        state.theta, state.opt_state, moved.position, problem, phase.learn & active
     )
     tracked = adaptation.track(
         state.step_size,

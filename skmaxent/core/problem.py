@@ -90,14 +90,11 @@ class Phase(NamedTuple):
         verification of a start, with the chains' cache left as it is).
     adapt : track the step size towards ``target_accept``.
     max_iter : iterations beyond this total are no-ops.
-    rate : the learning rate's factor (the host anneals it once the steps
-        are mostly noise).
     """
 
     learn: Array
     adapt: Array
     max_iter: Array
-    rate: Array = np.float32(1.0)
 
 
 class Stats(NamedTuple):
