@@ -139,7 +139,9 @@ class Dual:
         return self.transform(problem).init(theta)
 
     def _moments(self, x, problem: Problem):
-        """``(rows, gbar, gram, fisher)`` at the chains ``x`` (C, n)."""
+        """``(rows, gbar, gram, fisher)`` at the chains ``x`` (C, n): ``fisher``
+        is the Fisher products' thunk (dense), or the two halves' ``(mean,
+        products thunk)`` pairs of the cross-fitted step (CG)."""
         geo, fm = problem.geo, self.energy.fm
         if self.solver == "dense":
             G = self.energy.features(geo, x)
@@ -200,7 +202,7 @@ class Dual:
                 theta,
                 rows=rows,
                 Q=None if self.cg else penalties.dense(pen, p),
-                products=fisher,
+                products=None if self.cg else fisher,
                 halves=halves,
                 qmv=lambda v: penalties.matvec(pen, v),
                 qdiag=penalties.diag(pen, p),

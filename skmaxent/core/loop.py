@@ -142,8 +142,9 @@ def run_chunk(
     C, n = state.chains.position.shape
     p, K = problem.nu.shape[0], state.theta.shape[0]
     R, dt = objective.n_rows(C), state.theta.dtype
-    zeros = (jnp.zeros((R, p), dt), jnp.zeros(p, dt), jnp.zeros(K, dt))
-    sums = (*zeros, jnp.zeros(K, dt), jnp.zeros(p, dt))
+    # Sums of rows, residual, gradient, iterate and the rows' variance.
+    shapes = ((R, p), (p,), (K,), (K,), (p,))
+    sums = tuple(jnp.zeros(shape, dt) for shape in shapes)
     (state, sums), (err, loss, acc, eps, active) = jax.lax.scan(
         partial(_iteration, objective, config, problem, phase),
         (state, sums),
