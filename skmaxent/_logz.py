@@ -176,10 +176,10 @@ def log_partition(
     coordinates. A support open on some side always uses the Gaussian
     reference (the uniform one needs a box). ``quick``: the forward runs use
     the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
-    ``verified``: the fit ended at its verified start, whose chains are
-    checked against the AIS particles (:func:`_check_start`); ``trusted`` is
-    False, with a warning, where they disagree. Shows a progress bar over
-    runs with ``verbose``.
+    The fit's chains are checked against the AIS particles
+    (:func:`_check_chains`; ``verified``: the fit ended at its verified
+    start); ``trusted`` is False, with a warning, where they disagree.
+    Shows a progress bar over runs with ``verbose``.
     """
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
@@ -208,10 +208,10 @@ def log_partition(
             start=reference.get("positions") if start is None else start,
         )
 
-    log_z, std, n_total, particles, weights = _forward(run, s, bar, verified)
+    log_z, std, n_total, particles, weights = _forward(run, s, bar, True)
     trusted = True
-    if verified and np.isfinite(log_z):
-        trusted = _check_start(est, state, particles, weights)
+    if np.isfinite(log_z):
+        trusted = _check_chains(est, state, particles, weights, verified)
     if gaussian and not reference["full"] and np.isfinite(log_z):
         reverse = partial(
             run, s.ais_temperatures, reverse=True, program=ais.model_log_partition
@@ -261,21 +261,34 @@ def _forward(run, settings, bar, keep_particles):
     return log_z, std, n_total, particles, weights
 
 
-def _check_start(est, state, particles, weights) -> bool:
-    """:func:`missed_mass` of a fit that ended at its verified start; a
-    ``ConvergenceWarning`` and False where it flags."""
+def _check_chains(est, state, particles, weights, verified) -> bool:
+    """:func:`missed_mass` of the fitted model against its chains; a
+    ``ConvergenceWarning`` and False where it flags.
+
+    Every moment of the fit was measured on the chains, so where the model
+    has mass they never reached, the fit is wrong however small its
+    residual: a start that passed verification on chains around the data
+    (``verified``), or a fit that learned to give an unvisited region mass
+    (on an open support, say, where bounded features leave the tails to the
+    quadratic form).
+    """
     flagged, shift = missed_mass(
         to_host(state.chains.position),
         np.concatenate([to_host(p) for p in particles]),
         np.concatenate(weights),
     )
     if flagged:
+        what = "the verified start puts" if verified else "the fitted model puts"
+        remedy = (
+            "Refit with init='zero'."
+            if verified
+            else ("Try alpha > 0, more n_chains, or finite bounds.")
+        )
         warnings.warn(
-            f"{type(est).__name__}: the verified start puts mass where its "
-            f"chains did not go: the AIS draws of the model lie {shift:.3g} "
-            "chain standard deviations from the chains in some variable, so "
-            "the fit is likely wrong (converged_ is False). Refit with "
-            "init='zero'.",
+            f"{type(est).__name__}: {what} mass where its chains did not go: "
+            f"the AIS draws of the model lie {shift:.3g} chain standard "
+            "deviations from the chains in some variable, so the fit is "
+            f"likely wrong (converged_ is False). {remedy}",
             ConvergenceWarning,
             stacklevel=5,
         )
