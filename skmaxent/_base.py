@@ -172,21 +172,26 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         size = self.n_chains * (n_dim + n_params)
         return size <= self._settings.quick_compile_max
 
-    def _finish(self, key, fm, bounds, box, mu, result, energy, theta, geo, init_used):
-        """AIS for ``log Z``, the divergence check, and the fitted attributes.
+    def _finish(self, key, fm, bounds, box, mu, *fitted, retry=False) -> bool:
+        """AIS for ``log Z``, the divergence check, and the fitted attributes
+        (``fitted``: result, energy, theta, geo, init used); with ``retry``,
+        False (nothing set) where AIS finds mass the chains missed.
 
         ``energy``, ``theta`` and ``geo`` are the fitted energy in the form
         inference uses (user units: ``theta = coef`` for the linear energy);
         ``bounds`` the support and ``box`` the reference box of the unit
         coordinates.
         """
+        result, energy, theta, geo, init_used = fitted
         state = result.state
         # A fit that ended at its verified start: AIS is most of what is left.
         verified = np.all(result.history["phase"] == "verify")
         quick = verified and self._quick(box.shape[0], np.size(theta))
         log_z, log_z_std, trusted = _logz.log_partition(
-            key, self, energy, theta, geo, state, box, quick=quick, verified=verified
+            key, self, energy, theta, geo, state, box, quick, verified, retry
         )
+        if retry and not trusted:
+            return False
         if not (np.all(np.isfinite(theta)) and np.isfinite(log_z)):
             raise RuntimeError(
                 "The fit diverged: non-finite parameters or log-partition after "
@@ -216,6 +221,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
+        return True
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "log_partition_")

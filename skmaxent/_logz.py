@@ -166,7 +166,7 @@ def _reference(est, positions, n_dim, gaussian):
 
 
 def log_partition(
-    key, est, energy, theta, geo, state, box, quick=False, verified=False
+    key, est, energy, theta, geo, state, box, quick=False, verified=False, retry=False
 ):
     """``(log Z in user units, its standard error, trusted)`` for ``est``.
 
@@ -178,7 +178,9 @@ def log_partition(
     the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
     The fit's chains are checked against the AIS particles
     (:func:`_check_chains`; ``verified``: the fit ended at its verified
-    start); ``trusted`` is False, with a warning, where they disagree.
+    start); ``trusted`` is False, with a warning, where they disagree
+    (``retry``: without the warning, returning at once, for a caller that
+    refits from zero).
     Shows a progress bar over runs with ``verbose``.
     """
     s = est._settings
@@ -211,7 +213,9 @@ def log_partition(
     log_z, std, n_total, particles, weights = _forward(run, s, bar, True)
     trusted = True
     if np.isfinite(log_z):
-        trusted = _check_chains(est, state, particles, weights, verified)
+        trusted = _check_chains(est, state, particles, weights, verified, not retry)
+        if retry and not trusted:
+            return log_z, std, False
     if gaussian and not reference["full"] and np.isfinite(log_z):
         reverse = partial(
             run, s.ais_temperatures, reverse=True, program=ais.model_log_partition
@@ -261,9 +265,9 @@ def _forward(run, settings, bar, keep_particles):
     return log_z, std, n_total, particles, weights
 
 
-def _check_chains(est, state, particles, weights, verified) -> bool:
-    """:func:`missed_mass` of the fitted model against its chains; a
-    ``ConvergenceWarning`` and False where it flags.
+def _check_chains(est, state, particles, weights, verified, warn=True) -> bool:
+    """:func:`missed_mass` of the fitted model against its chains; False
+    (with a ``ConvergenceWarning`` if ``warn``) where it flags.
 
     Every moment of the fit was measured on the chains, so where the model
     has mass they never reached, the fit is wrong however small its
@@ -277,7 +281,7 @@ def _check_chains(est, state, particles, weights, verified) -> bool:
         np.concatenate([to_host(p) for p in particles]),
         np.concatenate(weights),
     )
-    if flagged:
+    if flagged and warn:
         what = "the verified start puts" if verified else "the fitted model puts"
         remedy = (
             "Refit with init='zero'."

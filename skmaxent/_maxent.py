@@ -126,7 +126,13 @@ class MaxEntDual(_BaseEBM):
         with the ``"quadratic"`` preset it starts, in the same verified way,
         from the Gaussian with the target means and covariance (the max-ent
         solution when the box is wide); otherwise (indicator features,
-        ``warm_start``) it starts from zero.
+        ``warm_start``) it starts from zero. Every fit is checked once more
+        by the ``log Z`` run: where the model's annealed draws lie far from
+        the chains (mass the chains never reached, so neither the
+        verification nor the moments could see it), the fit warns and sets
+        ``converged_`` to False, except that ``"auto"`` first drops a
+        score-matching or Gaussian start and refits from zero (``init_``
+        says which start the fit used).
     devices : int or None, default=None
         JAX devices the chains are sharded over (a 1-D mesh named
         ``"chains"``; parameters replicated). ``None`` uses all devices when
@@ -246,8 +252,8 @@ class MaxEntDual(_BaseEBM):
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
-    def _start(self, fm, X, sample_weight, bounds, box, mu, std, warm, key):
-        """``(phi0, chain positions in unit coordinates, init used)``.
+    def _start(self, fm, X, sample_weight, bounds, box, mu, std, warm, key, init):
+        """``(phi0, chain positions in unit coordinates, init used)`` for ``init``.
 
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
         (also for a warm start, which continues the previous fit). ``"zero"``
@@ -257,21 +263,21 @@ class MaxEntDual(_BaseEBM):
         if warm:
             return self.coef_ * std, self._warm_positions(bounds, box), "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
-        if X is not None and fm.differentiable and self.init != "zero":
+        if X is not None and fm.differentiable and init != "zero":
             phi, rows = data_start(
                 fm,
                 X,
                 sample_weight,
                 box,
                 std,
-                self.init,
+                init,
                 self.n_chains,
                 rng,
                 self._settings.sm_max_features,
                 walls=walls_of(bounds),
             )
             why = None if phi is None else confinement(fm.specs, phi / std, bounds)
-            if why is not None and self.init == "score_matching":
+            if why is not None and init == "score_matching":
                 raise ValueError(
                     "init='score_matching': the score-matching solution is not a "
                     f"density on the open support ({why}); use init='auto' or "
@@ -279,7 +285,7 @@ class MaxEntDual(_BaseEBM):
                 )
             if phi is not None and why is None:
                 return phi, to_unit(box, rows), "score_matching"
-        elif X is None and self.init == "auto":
+        elif X is None and init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
@@ -338,9 +344,6 @@ class MaxEntDual(_BaseEBM):
         mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
         key, k_init, k_ais = split_key(self.random_state, 3)
         warm = self._warm(fm)
-        phi0, pos0, used = self._start(
-            fm, X, sample_weight, bounds, box, mu, std, warm, k_init
-        )
         problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         cg = self._matrix_free(fm.n_features_out)
         objective = Dual(Linear(fm), "cg" if cg else "dense", self._settings.cg_iter)
@@ -349,37 +352,38 @@ class MaxEntDual(_BaseEBM):
             "batch" if priors else "chains",
             n_groups(self.n_chains) if cg else None,
         )
-        step0 = self.step_size_ if warm else self._initial_step_size()
-        result = self._train(
-            key,
-            objective,
-            problem,
-            phi0,
-            pos0,
-            step0,
-            rule=rule,
-            verify=used in ("score_matching", "gaussian") and not priors,
-            names=fm.names,
-        )
-        coef = result.theta / std
-        why = confinement(fm.specs, coef, bounds)
-        if why is not None:
-            raise RuntimeError(
-                f"The fit diverged: after {result.state.iteration} iterations "
-                f"exp(coef_ · f) is not a density on the open support ({why}). "
-                "Try a smaller learning_rate, alpha > 0, or finite bounds."
+        init = self.init
+        while True:
+            phi0, pos0, used = self._start(
+                fm, X, sample_weight, bounds, box, mu, std, warm, k_init, init
             )
-        geo = unit_geometry(box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds))
-        self._finish(
-            k_ais,
-            fm,
-            bounds,
-            box,
-            mu,
-            result,
-            Linear(fm),
-            coef,
-            geo,
-            used,
-        )
+            step0 = self.step_size_ if warm else self._initial_step_size()
+            result = self._train(
+                key,
+                objective,
+                problem,
+                phi0,
+                pos0,
+                step0,
+                rule=rule,
+                verify=used in ("score_matching", "gaussian") and not priors,
+                names=fm.names,
+            )
+            coef = result.theta / std
+            why = confinement(fm.specs, coef, bounds)
+            if why is not None:
+                raise RuntimeError(
+                    f"The fit diverged: after {result.state.iteration} iterations "
+                    f"exp(coef_ · f) is not a density on the open support ({why}). "
+                    "Try a smaller learning_rate, alpha > 0, or finite bounds."
+                )
+            geo = unit_geometry(
+                box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds)
+            )
+            # init="auto": a fit whose chains AIS finds missed mass, from zero.
+            retry = init == "auto" and used != "zero"
+            fitted = (result, Linear(fm), coef, geo, used)
+            if self._finish(k_ais, fm, bounds, box, mu, *fitted, retry=retry):
+                break
+            init = "zero"
         self.coef_ = coef

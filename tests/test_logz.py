@@ -136,15 +136,17 @@ def test_missed_mass_flags_model_mass_away_from_the_chains():
     assert not flagged and shift > 1.5
 
 
-def test_a_learned_fit_with_mass_its_chains_never_reached_is_not_called_converged():
+def test_a_fit_with_mass_its_chains_never_reached_is_refit_or_not_called_converged():
     # The standardised iris columns with "legendre2x2" on the open support
-    # inferred from X, learned from zero. The family holds every Gaussian
-    # (Legendre and tensor terms at 0), so a correct fit's mean training
-    # log-likelihood is at least the Gaussian MLE's, computed in closed form:
-    # -d/2 (1 + log 2 pi) - log|S| / 2 = -3.27. With random_state=0 the fit
-    # gives an unvisited region mass (its AIS log Z is 222 nats, the score
-    # -264) while its chains, which measured every moment, matched them: it
-    # must not be reported as converged. random_state=1 reaches a correct fit.
+    # inferred from X. The family holds every Gaussian (Legendre and tensor
+    # terms at 0), so a correct fit's mean training log-likelihood is at
+    # least the Gaussian MLE's, computed in closed form: -d/2 (1 + log 2 pi)
+    # - log|S| / 2 = -3.27. From zero with random_state=0 the fit gives an
+    # unvisited region mass (AIS log Z 222 nats, score -264) while its
+    # chains, which measured every moment, matched them: it must not be
+    # reported as converged. With init="auto" the score-matching start is
+    # such a fit (its mass far from the data): it is dropped and the fit
+    # refit from zero, so a flagged fit is never one that kept that start.
     from sklearn.datasets import load_iris
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.preprocessing import StandardScaler
@@ -153,8 +155,8 @@ def test_a_learned_fit_with_mass_its_chains_never_reached_is_not_called_converge
     d = X.shape[1]
     gaussian = -0.5 * d * (1 + np.log(2 * np.pi))
     gaussian -= 0.5 * np.linalg.slogdet(np.cov(X.T, bias=True))[1]
-    for seed in (0, 1):
-        model = MaxEntDual(features="legendre2x2", init="zero", random_state=seed)
+    for init, seed in [("zero", 0), ("zero", 1), ("auto", 1)]:
+        model = MaxEntDual(features="legendre2x2", init=init, random_state=seed)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(X)
@@ -163,7 +165,9 @@ def test_a_learned_fit_with_mass_its_chains_never_reached_is_not_called_converge
         # (log_partition_std_ below 0.05 where the fit is right) with room.
         right = model.score(X) >= gaussian - 0.3
         assert right or (not model.converged_ and flagged)
-        # ... and a right fit is not flagged (no false alarm).
+        # ... a right fit is not flagged (no false alarm) ...
         assert not (right and flagged)
+        # ... and "auto" keeps no start that AIS found wrong.
+        assert not (init == "auto" and flagged and model.init_ != "zero")
         if flagged:
             assert flagged[0].category is ConvergenceWarning
