@@ -166,7 +166,7 @@ def _reference(est, positions, n_dim, gaussian):
 
 
 def log_partition(
-    key, est, energy, theta, geo, state, box, quick=False, verified=False, retry=False
+    key, est, energy, theta, geo, state, box, quick=False, check="fit", retry=False
 ):
     """``(log Z in user units, its standard error, trusted)`` for ``est``.
 
@@ -177,10 +177,12 @@ def log_partition(
     reference (the uniform one needs a box). ``quick``: the forward runs use
     the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
     The fit's chains are checked against the AIS particles
-    (:func:`_check_chains`; ``verified``: the fit ended at its verified
-    start); ``trusted`` is False, with a warning, where they disagree
-    (``retry``: without the warning, returning at once, for a caller that
-    refits from zero).
+    (:func:`_check_chains`; ``check``: ``"start"`` for a fit that ended at
+    its verified start, ``"fit"`` for a learned one, ``None`` for none, as
+    for an early-stopped fit whose chains ran on past its parameters);
+    ``trusted`` is False, with a warning, where they disagree (``retry``:
+    without the warning, returning at once, for a caller that refits from
+    zero).
     Shows a progress bar over runs with ``verbose``.
     """
     s = est._settings
@@ -210,9 +212,10 @@ def log_partition(
             start=reference.get("positions") if start is None else start,
         )
 
-    log_z, std, n_total, particles, weights = _forward(run, s, bar, True)
+    log_z, std, n_total, particles, weights = _forward(run, s, bar, bool(check))
     trusted = True
-    if np.isfinite(log_z):
+    if check and np.isfinite(log_z):
+        verified = check == "start"
         trusted = _check_chains(est, state, particles, weights, verified, not retry)
         if retry and not trusted:
             return log_z, std, False

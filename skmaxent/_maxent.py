@@ -130,9 +130,9 @@ class MaxEntDual(_BaseEBM):
         by the ``log Z`` run: where the model's annealed draws lie far from
         the chains (mass the chains never reached, so neither the
         verification nor the moments could see it), the fit warns and sets
-        ``converged_`` to False, except that ``"auto"`` first drops a
-        score-matching or Gaussian start and refits from zero (``init_``
-        says which start the fit used).
+        ``converged_`` to False, except that ``"auto"`` drops a
+        score-matching or Gaussian start that the fit ended at and refits
+        from zero (``init_`` says which start the fit used).
     devices : int or None, default=None
         JAX devices the chains are sharded over (a 1-D mesh named
         ``"chains"``; parameters replicated). ``None`` uses all devices when
@@ -380,7 +380,7 @@ class MaxEntDual(_BaseEBM):
             geo = unit_geometry(
                 box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds)
             )
-            # init="auto": a fit whose chains AIS finds missed mass, from zero.
+            # init="auto": a verified start that AIS finds false, from zero.
             retry = init == "auto" and used != "zero"
             fitted = (result, Linear(fm), coef, geo, used)
             if self._finish(k_ais, fm, bounds, box, mu, *fitted, retry=retry):
