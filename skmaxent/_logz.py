@@ -286,11 +286,8 @@ def _check_chains(est, state, particles, weights, verified, warn=True) -> bool:
     )
     if flagged and warn:
         what = "the verified start puts" if verified else "the fitted model puts"
-        remedy = (
-            "Refit with init='zero'."
-            if verified
-            else ("Try alpha > 0, more n_chains, or finite bounds.")
-        )
+        remedy = "Try alpha > 0, more n_chains, or finite bounds."
+        remedy = "Refit with init='zero'." if verified else remedy
         warnings.warn(
             f"{type(est).__name__}: {what} mass where its chains did not go: "
             f"the AIS draws of the model lie {shift:.3g} chain standard "

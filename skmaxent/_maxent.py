@@ -174,7 +174,8 @@ class MaxEntDual(_BaseEBM):
     n_iter_ : int
         Iterations run.
     converged_ : bool
-        Whether the convergence rule (see ``tol``) held.
+        Whether the convergence rule (see ``tol``) held and the ``log Z``
+        run found the model's mass where the chains are (see ``init``).
     moment_error_ : float
         The last window's ``max_k |e_k|``.
     step_size_ : float

@@ -164,7 +164,8 @@ class MaxLikelihoodEBM(_BaseEBM):
         Iterations run.
     converged_ : bool
         Whether the convergence rule (see ``tol``) held or early stopping
-        ended the fit.
+        ended the fit, and (except after early stopping) the ``log Z`` run
+        found the model's mass where the chains are.
     stopped_early_ : bool
         Whether early stopping ended the fit.
     validation_loss_ : ndarray of shape (n_windows,)
