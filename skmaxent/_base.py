@@ -173,25 +173,16 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         return size <= self._settings.quick_compile_max
 
     def _finish(self, key, fm, bounds, box, mu, *fitted, retry=False) -> bool:
-        """AIS for ``log Z``, the divergence check, and the fitted attributes
-        (``fitted``: result, energy, theta, geo, init used); with ``retry``,
-        False (nothing set) where AIS finds the verified start false.
-
-        ``energy``, ``theta`` and ``geo`` are the fitted energy in the form
-        inference uses (user units: ``theta = coef`` for the linear energy);
-        ``bounds`` the support and ``box`` the reference box of the unit
-        coordinates.
-        """
+        """AIS for ``log Z`` (which checks the chains), the divergence check and
+        the fitted attributes; False (nothing set) where ``retry`` and AIS
+        finds the verified start false. ``fitted`` is ``(result, energy,
+        theta, geo, init used)``, the energy in the form inference uses (user
+        units: ``theta = coef`` for the linear energy); ``bounds`` the support,
+        ``box`` the reference box of the unit coordinates."""
         result, energy, theta, geo, init_used = fitted
         state = result.state
-        # A fit that ended at its verified start: AIS is most of what is left.
-        verified = np.all(result.history["phase"] == "verify")
-        quick = verified and self._quick(box.shape[0], np.size(theta))
-        # The chains of an early-stopped fit ran on past its parameters.
-        check = None if result.stopped else ("start" if verified else "fit")
-        retry = retry and verified  # a start AIS finds false, from zero
         log_z, log_z_std, trusted = _logz.log_partition(
-            key, self, energy, theta, geo, state, box, quick, check, retry
+            key, self, energy, theta, geo, result, box, retry
         )
         if retry and not trusted:
             return False

@@ -165,26 +165,27 @@ def _reference(est, positions, n_dim, gaussian):
     )
 
 
-def log_partition(
-    key, est, energy, theta, geo, state, box, quick=False, check="fit", retry=False
-):
+def log_partition(key, est, energy, theta, geo, result, box, retry=False):
     """``(log Z in user units, its standard error, trusted)`` for ``est``.
 
     ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
-    ``state`` the final loop state (its chains give the reference and its
-    step size the HMC step); ``box`` the reference box of the unit
-    coordinates. A support open on some side always uses the Gaussian
-    reference (the uniform one needs a box). ``quick``: the forward runs use
-    the quickly compiled program (:attr:`skmaxent.core.programs.Program.quick`).
-    The fit's chains are checked against the AIS particles
-    (:func:`_check_chains`; ``check``: ``"start"`` for a fit that ended at
-    its verified start, ``"fit"`` for a learned one, ``None`` for none, as
-    for an early-stopped fit whose chains ran on past its parameters);
-    ``trusted`` is False, with a warning, where they disagree (``retry``:
-    without the warning, returning at once, for a caller that refits from
-    zero).
-    Shows a progress bar over runs with ``verbose``.
+    ``result`` the fit's :class:`~skmaxent._host.FitResult` (its chains give
+    the reference and its step size the HMC step); ``box`` the reference box
+    of the unit coordinates. A support open on some side always uses the
+    Gaussian reference (the uniform one needs a box). A fit that ended at its
+    verified start runs the quickly compiled program when small
+    (:attr:`skmaxent.core.programs.Program.quick`): AIS is most of what is
+    left. The fit's chains are checked against the AIS particles
+    (:func:`_check_chains`), except after early stopping, where they ran on
+    past the returned parameters; ``trusted`` is False, with a warning, where
+    they disagree (``retry``: for a verified start, without the warning and
+    returning at once, for a caller that refits from zero). Shows a progress
+    bar over runs with ``verbose``.
     """
+    state = result.state
+    verified = bool(np.all(result.history["phase"] == "verify"))
+    quick = verified and est._quick(box.shape[0], np.size(theta))
+    check, retry = not result.stopped, retry and verified
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
     reference = _reference(est, state.chains.position, box.shape[0], gaussian)
@@ -212,10 +213,9 @@ def log_partition(
             start=reference.get("positions") if start is None else start,
         )
 
-    log_z, std, n_total, particles, weights = _forward(run, s, bar, bool(check))
+    log_z, std, n_total, particles, weights = _forward(run, s, bar, check)
     trusted = True
     if check and np.isfinite(log_z):
-        verified = check == "start"
         trusted = _check_chains(est, state, particles, weights, verified, not retry)
         if retry and not trusted:
             return log_z, std, False

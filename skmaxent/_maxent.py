@@ -353,6 +353,7 @@ class MaxEntDual(_BaseEBM):
             "batch" if priors else "chains",
             n_groups(self.n_chains) if cg else None,
         )
+        geo = unit_geometry(box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds))
         init = self.init
         while True:
             phi0, pos0, used = self._start(
@@ -378,9 +379,6 @@ class MaxEntDual(_BaseEBM):
                     f"exp(coef_ · f) is not a density on the open support ({why}). "
                     "Try a smaller learning_rate, alpha > 0, or finite bounds."
                 )
-            geo = unit_geometry(
-                box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds)
-            )
             # init="auto": a verified start that AIS finds false, from zero.
             retry = init == "auto" and used != "zero"
             fitted = (result, Linear(fm), coef, geo, used)
