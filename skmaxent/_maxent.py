@@ -7,7 +7,7 @@ from skmaxent._base import _BaseEBM, split_key
 from skmaxent._host import Rule
 from skmaxent._starts import data_start, gaussian_start
 from skmaxent._support import confinement, reference_coef, to_unit, walls_of
-from skmaxent.core import penalties
+from skmaxent.core import penalties, programs
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
 from skmaxent.core.problem import Problem, identity_report
@@ -385,4 +385,6 @@ class MaxEntDual(_BaseEBM):
             if self._finish(k_ais, fm, bounds, box, mu, *fitted, retry=retry):
                 break
             init = "zero"
+            # The refit compiles the zero start's programs: keep the bound.
+            programs.trim(self._settings.max_programs)
         self.coef_ = coef
