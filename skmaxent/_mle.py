@@ -164,8 +164,9 @@ class MaxLikelihoodEBM(_BaseEBM):
         Iterations run.
     converged_ : bool
         Whether the convergence rule (see ``tol``) held or early stopping
-        ended the fit, and (except after early stopping) the ``log Z`` run
-        found the model's mass where the chains are.
+        ended the fit, and the ``log Z`` run found the model's mass where the
+        chains are (after they ran at the returned parameters, where those
+        are an average or the best window).
     stopped_early_ : bool
         Whether early stopping ended the fit.
     validation_loss_ : ndarray of shape (n_windows,)

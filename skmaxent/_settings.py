@@ -61,6 +61,11 @@ class Settings:
             warned about.
         sample_burn_in, sample_thin : HMC transitions discarded before
             ``sample`` collects draws, and kept between two draws.
+        settle_steps : HMC transitions the chains run at the returned
+            parameters before ``log Z`` where those are not the iterate the
+            chains followed (a non-linear energy's average of iterates,
+            early stopping's best window), so that ``chains_``, ``sample``
+            and the chain check are of the returned model.
         row_block : rows per compiled block in ``transform``/``score_samples``.
         sm_max_features : largest model whose score-matching start is solved
             (a dense ``p x p`` system).
@@ -104,6 +109,7 @@ class Settings:
     ais_max_runs: int = 8
     sample_burn_in: int = 20
     sample_thin: int = 2
+    settle_steps: int = 100
     row_block: int = 1024
     sm_max_features: int = 8192
     quick_compile_max: int = 2**17

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse.linalg
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from skmaxent import _logz
 from skmaxent._base import _BaseEBM, split_key
 from skmaxent._centring import shift_map
 from skmaxent._host import Rule
@@ -383,18 +384,20 @@ class MomentMatchingEBM(_BaseEBM):
         self.energy_model_ = public
 
     def _store(self, key, fm, bounds, box, mu, result, sh, std, linear, flat, used):
-        """AIS and the fitted attributes (shared with MaxLikelihoodEBM)."""
-        theta = result.theta
+        """AIS and the fitted attributes (shared with MaxLikelihoodEBM); first
+        the chains settle at the returned parameters where those are not the
+        iterate they followed (:func:`skmaxent._logz.settle`)."""
         geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
+        energy, theta = flat, result.theta
         if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
-            coef = sh.T.T @ (theta / std)
-            self._finish(
-                key, fm, bounds, box, mu, result, LinearEnergy(fm), coef, geo, used
-            )
-            self.coef_ = self.params_ = coef
+            energy, theta = LinearEnergy(fm), sh.T.T @ (result.theta / std)
+        if not linear or result.stopped:
+            result = _logz.settle(key, self, energy, theta, geo, result)
+        self._finish(key, fm, bounds, box, mu, result, energy, theta, geo, used)
+        if linear:
+            self.coef_ = self.params_ = theta
         else:
-            self._finish(key, fm, bounds, box, mu, result, flat, theta, geo, used)
             self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
             if hasattr(self, "coef_"):
                 del self.coef_
-        self._fit_energy, self._theta = flat, theta
+        self._fit_energy, self._theta = flat, result.theta

@@ -23,6 +23,7 @@ __all__ = [
     "advance",
     "start",
     "sample",
+    "settle",
     "energies",
     "finite",
 ]
@@ -111,6 +112,16 @@ def sample(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
     chains = init(positions, eg)
     _, out = advance(key, chains, eg, step_size, n_leapfrog, n_steps, geo.walls)
     return out
+
+
+@programs.jit(static_argnames=("energy", "n_leapfrog", "n_steps"))
+def settle(key, energy, theta, geo, positions, step_size, n_leapfrog, n_steps):
+    """Chains started at ``positions`` (C, n) after ``n_steps`` transitions at
+    ``theta`` (jitted): the chains of the model a fit returns, where that is
+    not the last iterate their training followed."""
+    eg = energy.on_unit(theta, geo)
+    chains = init(positions, eg)
+    return run(key, chains, eg, step_size, n_leapfrog, n_steps, geo.walls)[0]
 
 
 @programs.jit(static_argnames=("energy",))
