@@ -205,14 +205,13 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False):
     left. The fit's chains are checked against the AIS particles
     (:func:`_check_chains`; after early stopping they must have been
     :func:`settle`-d at the returned parameters); ``trusted`` is False, with
-    a warning, where they disagree (``retry``: for a verified start, without
-    the warning and returning at once, for a caller that refits from zero).
+    a warning, where they disagree (with ``retry``, for a caller that refits
+    from zero, without the warning and returning at once).
     Shows a progress bar over runs with ``verbose``.
     """
     state = result.state
     verified = bool(np.all(result.history["phase"] == "verify"))
     quick = verified and est._quick(box.shape[0], np.size(theta))
-    retry = retry and verified
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
     reference = _reference(est, state.chains.position, box.shape[0], gaussian)

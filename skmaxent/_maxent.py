@@ -130,9 +130,10 @@ class MaxEntDual(_BaseEBM):
         by the ``log Z`` run: where the model's annealed draws lie far from
         the chains (mass the chains never reached, so neither the
         verification nor the moments could see it), the fit warns and sets
-        ``converged_`` to False, except that ``"auto"`` drops a
-        score-matching or Gaussian start that the fit ended at and refits
-        from zero (``init_`` says which start the fit used).
+        ``converged_`` to False, except that ``"auto"`` drops a fit from a
+        score-matching or Gaussian start (ended there or learned from there)
+        and refits from zero, itself checked (``init_`` says which start the
+        fit used).
     devices : int or None, default=None
         JAX devices the chains are sharded over (a 1-D mesh named
         ``"chains"``; parameters replicated). ``None`` uses all devices when
@@ -379,7 +380,9 @@ class MaxEntDual(_BaseEBM):
                     f"exp(coef_ · f) is not a density on the open support ({why}). "
                     "Try a smaller learning_rate, alpha > 0, or finite bounds."
                 )
-            # init="auto": a verified start that AIS finds false, from zero.
+            # init="auto": a fit from a data or Gaussian start whose model
+            # AIS finds away from its chains (a false start, or learned from
+            # one), from zero.
             retry = init == "auto" and used != "zero"
             fitted = (result, Linear(fm), coef, geo, used)
             if self._finish(k_ais, fm, bounds, box, mu, *fitted, retry=retry):
