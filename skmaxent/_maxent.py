@@ -132,8 +132,9 @@ class MaxEntDual(_BaseEBM):
         verification nor the moments could see it), the fit warns and sets
         ``converged_`` to False, except that ``"auto"`` drops a fit from a
         score-matching or Gaussian start (ended there or learned from there)
-        and refits from zero, itself checked (``init_`` says which start the
-        fit used).
+        and refits from zero, itself checked; so it does when such a fit
+        ends without a density on an open support (``init_`` says which
+        start the fit used).
     devices : int or None, default=None
         JAX devices the chains are sharded over (a 1-D mesh named
         ``"chains"``; parameters replicated). ``None`` uses all devices when
@@ -374,18 +375,20 @@ class MaxEntDual(_BaseEBM):
             )
             coef = result.theta / std
             why = confinement(fm.specs, coef, bounds)
-            if why is not None:
+            # init="auto": a fit from a data or Gaussian start that diverged,
+            # or whose model AIS finds away from its chains (a false start,
+            # or learned from one), from zero.
+            retry = init == "auto" and used != "zero"
+            if why is not None and not retry:
                 raise RuntimeError(
                     f"The fit diverged: after {result.state.iteration} iterations "
                     f"exp(coef_ · f) is not a density on the open support ({why}). "
                     "Try a smaller learning_rate, alpha > 0, or finite bounds."
                 )
-            # init="auto": a fit from a data or Gaussian start whose model
-            # AIS finds away from its chains (a false start, or learned from
-            # one), from zero.
-            retry = init == "auto" and used != "zero"
             fitted = (result, Linear(fm), coef, geo, used)
-            if self._finish(k_ais, fm, bounds, box, mu, *fitted, retry=retry):
+            if why is None and self._finish(
+                k_ais, fm, bounds, box, mu, *fitted, retry=retry
+            ):
                 break
             init = "zero"
             # The refit compiles the zero start's programs: keep the bound.
