@@ -72,14 +72,14 @@ MODELS = {
         MaxEntDual(random_state=0),
         {
             "maxentdual__features": FEATURES,
-            "maxentdual__alpha": [0.0, 1e-4, 1e-3],
+            "maxentdual__alpha": [1e-4, 1e-3, 1e-2],
         },
     ),
     "MaxLikelihoodEBM": (
         MaxLikelihoodEBM(random_state=0),
         {
             "maxlikelihoodebm__features": FEATURES,
-            "maxlikelihoodebm__alpha": [0.0, 1e-4, 1e-3],
+            "maxlikelihoodebm__alpha": [1e-4, 1e-3, 1e-2],
         },
     ),
     "MaxLikelihoodMLP": (

@@ -225,7 +225,7 @@ def run(
         phase = "verify" if verifying else ("average" if converged else "learn")
         flags = Phase(
             learn=np.asarray(not verifying),
-            adapt=np.asarray(adapt and not converged),
+            adapt=np.asarray(adapt),
             max_iter=np.int32(limit),
         )
         state, info = run_chunk(state, flags)
