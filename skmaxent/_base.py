@@ -175,10 +175,10 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     def _finish(self, key, fm, bounds, box, mu, *fitted, retry=False) -> bool:
         """AIS for ``log Z`` (which checks the chains), the divergence check and
         the fitted attributes; False (nothing set) where ``retry`` and AIS
-        finds the model's mass away from the chains. ``fitted`` is ``(result, energy,
-        theta, geo, init used)``, the energy in the form inference uses (user
-        units: ``theta = coef`` for the linear energy); ``bounds`` the support,
-        ``box`` the reference box of the unit coordinates."""
+        finds the model's mass away from the chains. ``fitted`` is ``(result,
+        energy, theta, geo, init used)``, the energy in the form inference
+        uses (user units: ``theta = coef`` for the linear energy); ``bounds``
+        the support, ``box`` the reference box of the unit coordinates."""
         result, energy, theta, geo, init_used = fitted
         state = result.state
         log_z, log_z_std, trusted = _logz.log_partition(

@@ -21,7 +21,9 @@ the averaged parameters, is not close enough to the model on strongly
 correlated problems and would raise false alarms.) Easy
 (near-Gaussian) models stop after one or two short runs; a model whose
 ``log Z`` stays less certain than the target gets a warning that says by how
-much.
+much. The forward runs' particles also check the fit's chains
+(:func:`_check_chains`), which :func:`settle` first moves to the returned
+parameters where training left them at other ones.
 """
 
 import math
