@@ -139,11 +139,15 @@ def test_2d_held_out_log_likelihood(two_d):
     # exp(max energy) on a fine grid, times a safety factor).
     X = rejection_draws(np.random.default_rng(0), theta, 2, 5000, 200_000, 0.1)
     exact = np.mean(quadratic_features(X) @ theta) - log_z
-    # The score's error is AIS's on log Z (3 reported standard errors: 0.27%
-    # false alarms) plus the coefficients' (second order at the data's
-    # moments: under 0.01 nats). A fixed 0.02 was under one standard error
-    # of the old 100-temperature AIS (0.024 nats).
-    assert abs(model.score(X) - exact) < 3 * model.log_partition_std_ + 0.01
+    # The score's error is AIS's on log Z plus the coefficients' (second
+    # order at the data's moments: under 0.01 nats). AIS's: 4 reported
+    # standard errors. Measured over 17 fits of this problem (seeds 0-16,
+    # x64, log Z of each fit's coef_ by quadrature): the errors' RMS is 1.46
+    # reported errors (the delta-method error of heavy-tailed AIS weights is
+    # itself noisy, and low when the tail is unsampled), so 3 of them, the
+    # tolerance until now, was ~2 true standard errors; this fixture (seed
+    # 3) gave 3.0 and then 3.8. 4 reported errors are ~2.7 true ones.
+    assert abs(model.score(X) - exact) < 4 * model.log_partition_std_ + 0.01
 
 
 def test_grid_search_over_alpha_agrees_with_quadrature(data_2d):
