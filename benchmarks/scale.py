@@ -20,10 +20,9 @@ computed here, independently of the package:
   Gaussian start applies; targets the truth's exact moments (the indicator's
   ``P(x_0 >= 0.05)``), true ``coef`` from the precision ``P``
   (``-P_ii / 2`` on the squares, ``-P_ij`` on the products, 0 on the
-  indicator). Exact moments are known only for a ``coef`` with a zero
-  indicator coefficient, so its rows omit the fitted density's moment error
-  and exact ``log Z``. ``dense-gauss``: the same without the indicator
-  (exact moments of any negative definite ``coef``).
+  indicator). Exact moments and ``log Z`` of any ``coef`` whose quadratic
+  form is negative definite: a Gaussian tilted on one interval of ``x_0``
+  (:func:`dense_exact`). ``dense-gauss``: the same without the indicator.
 
 Each problem is fitted with ``MaxEntDual(..., init="zero")`` in a fresh
 process (``--one``), so the wall time includes compilation and the peak
@@ -90,14 +89,19 @@ DENSE_SD, DENSE_RHO, DENSE_BIN = 0.1, 0.3, (0.05, 1.0)
 def dense_exact(n, indicator, coef):
     """Moments, sd and ``log Z`` of ``exp(coef·f)`` for :func:`dense_problem`.
 
-    ``None`` unless the indicator's coefficient (if any) is 0 and the
-    quadratic form negative definite (a Gaussian; the walls, ten sd away,
-    are ignored).
+    The quadratic part is a Gaussian ``N(m, S)`` (the walls, ten sd away,
+    are ignored; ``None`` unless its form is negative definite); the
+    indicator's coefficient ``c`` tilts the marginal of ``x_0`` by ``e^c``
+    on its interval, and the other variables are Gaussian given ``x_0``:
+    ``E[x] = m + b (E[x_0] - m_0)``, ``E[x xᵀ] = S_cond + E[x] E[x]ᵀ + b bᵀ
+    Var[x_0]`` (``b = S e_0 / S_00``), with ``x_0``'s tilted moments from
+    the normal's partial moments on the interval, and ``log Z`` the
+    Gaussian's plus ``log(1 + (e^c - 1) q)`` (``q`` the interval's
+    Gaussian probability). ``sd`` is the untilted Gaussian's (it only
+    scales the errors).
     """
     from scipy.stats import norm
 
-    if indicator and coef[-1] != 0:
-        return None
     iu, ju = np.triu_indices(n, 1)
     P = np.diag(-2.0 * coef[n : 2 * n])
     P[iu, ju] = P[ju, iu] = -coef[2 * n : 2 * n + iu.size]
@@ -107,9 +111,26 @@ def dense_exact(n, indicator, coef):
     S = np.linalg.inv(P)
     m = S @ coef[:n]
     d = np.diag(S)
-    lo, hi = ((b - m[0]) / np.sqrt(d[0]) for b in DENSE_BIN)
+    s0 = np.sqrt(d[0])
+    lo, hi = ((v - m[0]) / s0 for v in DENSE_BIN)
     q = norm.cdf(hi) - norm.cdf(lo)
-    mu = np.r_[m, d + m**2, S[iu, ju] + m[iu] * m[ju]]
+    # Partial moments of the standard normal on the interval, then x_0's.
+    z = (q, norm.pdf(lo) - norm.pdf(hi), q + lo * norm.pdf(lo) - hi * norm.pdf(hi))
+    part = (
+        z[0],
+        m[0] * z[0] + s0 * z[1],
+        m[0] ** 2 * z[0] + 2 * m[0] * s0 * z[1] + d[0] * z[2],
+    )
+    gauss = (1.0, m[0], d[0] + m[0] ** 2)
+    tilt = np.expm1(coef[-1]) if indicator else 0.0
+    ratio = 1.0 + tilt * q
+    e1, e2 = ((g + tilt * t) / ratio for g, t in zip(gauss[1:], part[1:]))
+    b = S[:, 0] / d[0]
+    mean = m + b * (e1 - m[0])
+    second = (
+        S - np.outer(b, S[0]) + np.outer(mean, mean) + np.outer(b, b) * (e2 - e1**2)
+    )
+    mu = np.r_[mean, np.diag(second), second[iu, ju]]
     var_prod = (
         d[iu] * d[ju]
         + S[iu, ju] ** 2
@@ -119,11 +140,12 @@ def dense_exact(n, indicator, coef):
     )
     sd = np.r_[np.sqrt(d), np.sqrt(2 * d**2 + 4 * m**2 * d), np.sqrt(var_prod)]
     if indicator:
-        mu, sd = np.r_[mu, q], np.r_[sd, np.sqrt(q * (1 - q))]
+        prob = (1.0 + tilt) * q / ratio
+        mu, sd = np.r_[mu, prob], np.r_[sd, np.sqrt(prob * (1 - prob))]
     log_z = (
         0.5 * n * np.log(2 * np.pi) - np.sum(np.log(np.diag(L))) + 0.5 * coef[:n] @ m
     )
-    return mu, sd, log_z
+    return mu, sd, log_z + np.log(ratio)
 
 
 def dense_problem(n, indicator=True):

@@ -39,6 +39,8 @@ from skmaxent._data import key_stream
 from skmaxent._host import error_quantile
 from skmaxent._starts import to_host
 from skmaxent.core import ais, chains
+from skmaxent.core.energy import Linear
+from skmaxent.core.gaussian_metric import block_reference
 
 __all__ = ["pool", "log_partition", "missed_mass"]
 
@@ -155,16 +157,27 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
     return std
 
 
-def _reference(est, positions, n_dim, gaussian):
-    """The Gaussian reference's keyword arguments (none: the uniform one)."""
+def _reference(est, positions, gaussian, fitted):
+    """The Gaussian reference's keyword arguments (none: the uniform one).
+
+    Above ``ais_full_max`` variables the chains' covariance is shrunk to its
+    diagonal; a linear energy with a complete quadratic block has a full one
+    in closed form instead (:func:`~skmaxent.core.gaussian_metric.
+    block_reference`), where it is a density.
+    """
     if not gaussian:
         return {}
-    s = est._settings
+    s, (energy, theta, geo) = est._settings, fitted
+    full = positions.shape[1] <= s.ais_full_max
+    fixed = None
+    if not full and isinstance(energy, Linear):
+        fixed = block_reference(energy.fm, theta, geo, s.ais_eps)
     return dict(
         positions=positions,
         eps=np.float32(s.ais_eps),
         inflate=np.float32(s.ais_inflate),
-        full=n_dim <= s.ais_full_max,
+        full=full or fixed is not None,
+        fixed=fixed,
     )
 
 
@@ -216,7 +229,7 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False):
     quick = verified and est._quick(box.shape[0], np.size(theta))
     s = est._settings
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
-    reference = _reference(est, state.chains.position, box.shape[0], gaussian)
+    reference = _reference(est, state.chains.position, gaussian, (energy, theta, geo))
     bar = None
     if est.verbose > 0:
         from tqdm.auto import tqdm

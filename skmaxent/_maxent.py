@@ -10,6 +10,7 @@ from skmaxent._support import confinement, reference_coef, to_unit, walls_of
 from skmaxent.core import penalties, programs
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
+from skmaxent.core.gaussian_metric import quadratic_block
 from skmaxent.core.problem import Problem, identity_report
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.priors import check_marginal_priors, prior_fields
@@ -313,6 +314,21 @@ class MaxEntDual(_BaseEBM):
         """
         return p > self._settings.dense_max_features or p >= self.n_chains
 
+    def _solver(self, fm, matrix_free) -> str:
+        """``"dense"``, ``"cg"``, or ``"gaussian"``: matrix-free with the
+        Gaussian metric on a complete quadratic block
+        (:mod:`skmaxent.core.gaussian_metric`) where the settings allow it
+        and the other features are fewer than half the chains."""
+        if not matrix_free:
+            return "dense"
+        s, block = self._settings, quadratic_block(fm)
+        if not s.gaussian_metric or block is None:
+            return "cg"
+        # The other features' Fisher is a dense moving average: few of them.
+        others = fm.n_features_out - sum(map(len, block[:3]))
+        small = others < self.n_chains // 2 and others <= s.dense_max_features
+        return "gaussian" if small else "cg"
+
     def _problem(self, fm, bounds, box, mu, mean, std, priors) -> Problem:
         s, p = self._settings, fm.n_features_out
         low, high = (np.asarray(b, np.float32) for b in box.T)
@@ -349,7 +365,7 @@ class MaxEntDual(_BaseEBM):
         warm = self._warm(fm)
         problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         cg = self._matrix_free(fm.n_features_out)
-        objective = Dual(Linear(fm), "cg" if cg else "dense", self._settings.cg_iter)
+        objective = Dual(Linear(fm), self._solver(fm, cg), self._settings.cg_iter)
         rule = Rule(
             "residual",
             "batch" if priors else "chains",

@@ -94,6 +94,7 @@ class Settings:
     dense_max_features: int = 1024
     cg_iter: int = 10
     cg_damping: float = 0.3
+    gaussian_metric: bool = True
     damping: float = 1e-3
     max_norm: float = 0.5
     ema: float = 0.1

@@ -298,6 +298,7 @@ def model_log_partition(
     full=True,
     reverse=False,
     start=None,
+    fixed=None,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
     ``theta`` (jitted; the energy and the sizes static, ``n_temperatures``
@@ -307,11 +308,13 @@ def model_log_partition(
     :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,
     the uniform distribution. With ``reverse`` (traced, same program) the
     schedule runs backwards from ``start`` (C, n), draws of the model at
-    ``theta`` (default ``positions``; cycled to ``n_particles``).
+    ``theta`` (default ``positions``; cycled to ``n_particles``). A ``fixed``
+    :class:`Reference` is used as it is (the chains then only start the
+    reverse run).
     """
-    reference, n = None, geo.low.shape[0]
+    reference, n = fixed, geo.low.shape[0]
     start = positions if start is None else start
-    if positions is not None:
+    if positions is not None and fixed is None:
         reference = reference_from(positions, eps, inflate, full, geo.walls)
     return log_partition(
         key,

@@ -13,10 +13,16 @@ through an optax-style transform chosen at compile time:
   the chains' ``(C, p)`` feature matrix exists: means per group of chains
   and Fisher-vector products come from the feature map's weighted means
   (``Xᵀ diag(w) X`` for products), the step from preconditioned conjugate
-  gradients warm-started at the previous step.
+  gradients warm-started at the previous step;
+- :func:`gaussian_natural`: features with a complete quadratic block (the
+  ``"quadratic"`` preset and those built on it) and a few others, matrix-free:
+  the block in the closed-form Gaussian metric
+  (:mod:`skmaxent.core.gaussian_metric`), whose Gaussian also moves the
+  chains (:meth:`Dual.move`).
 
-Both use the same penalty operator (:mod:`skmaxent.core.penalties`), so
-``alpha`` and ``roughness`` work on either path.
+All use the same penalty operator (:mod:`skmaxent.core.penalties`), so
+``alpha`` and ``roughness`` work on every path (the Gaussian metric leaves
+the block's penalty out of the metric, not out of the direction).
 """
 
 from dataclasses import dataclass
@@ -28,12 +34,21 @@ import jax.numpy as jnp
 
 from skmaxent.core import penalties
 from skmaxent.core.energy import to_user
+from skmaxent.core.gaussian_metric import (
+    block_gaussian,
+    gaussian_step,
+    pcn_move,
+    quadratic_block,
+    rest_map,
+)
 from skmaxent.core.objectives import (
     bin_indicators,
     cg_natural_step,
     chain_fvp,
+    clip_step,
     cross_fit_weights,
     feature_covariance,
+    natural_solve,
     natural_step,
     prior_penalty,
 )
@@ -98,6 +113,56 @@ def cg_natural(damping, max_norm, cg_iter: int) -> Transform:
     return Transform(init, update)
 
 
+def gaussian_natural(damping, max_norm, cg_iter: int, ema, fm) -> Transform:
+    """A complete quadratic block's step in the Gaussian metric, the few
+    other features' as in :func:`dense_natural` (a moving average of their
+    own Fisher matrix), block-diagonal, one clip for both.
+
+    The metric is :func:`skmaxent.core.gaussian_metric.block_gaussian`'s;
+    where that Gaussian is not the model's (not a density, or truncated by
+    the box: from a far start) the whole step is :func:`cg_natural`'s.
+    State: the previous step (CG's warm start) and the others' Fisher.
+    """
+    block = quadratic_block(fm)
+    rest, sub = rest_map(fm)
+    q = 0 if rest is None else rest.size
+    fallback = cg_natural(damping, max_norm, cg_iter).update
+
+    def init(theta):
+        return jnp.zeros_like(theta), jnp.zeros((q, q), theta.dtype)
+
+    def other(direction, fisher, x, geo, qmv):
+        """The other features' damped Newton step, its norm², their Fisher."""
+        shift, lo, hi = geo.shift, geo.low - geo.shift, geo.high - geo.shift
+        G = (sub.values_batch(x - shift, lo, hi) - geo.mean[rest]) / geo.std[rest]
+        cov = feature_covariance(G)
+        fisher = jnp.where(jnp.trace(fisher) == 0, cov, (1 - ema) * fisher + ema * cov)
+        zeros = jnp.zeros_like(direction)
+        Q = jax.vmap(lambda e: qmv(zeros.at[rest].set(e))[rest])(jnp.eye(q))
+        step, norm2 = natural_solve(direction[rest], fisher, Q, damping)
+        return zeros.at[rest].set(step), norm2, fisher
+
+    def update(direction, state, theta, *, geo, x, qmv, **kw):
+        previous, fisher = state
+        gaussian = block_gaussian(theta, geo, block)
+
+        def with_metric(_):
+            step, norm2 = gaussian_step(direction, geo, block, gaussian)
+            if q == 0:
+                return clip_step(step, norm2, max_norm), fisher
+            more, more2, fisher_new = other(direction, fisher, x, geo, qmv)
+            return clip_step(step + more, norm2 + more2, max_norm), fisher_new
+
+        def without(_):
+            kw.update(geo=geo, x=x, qmv=qmv)
+            return fallback(direction, previous, theta, **kw)[0], fisher
+
+        out, fisher = jax.lax.cond(gaussian[3], with_metric, without, None)
+        return out, (out, fisher)
+
+    return Transform(init, update)
+
+
 def n_groups(C: int) -> int:
     """Groups of chains whose means give the matrix-free standard error: the
     largest divisor of ``C`` up to 32 (32 means resolve an SE to ~13%)."""
@@ -116,7 +181,9 @@ def _prior_gradient(problem: Problem, x, gram):
 class Dual:
     """The dual objective for a :class:`~skmaxent.core.energy.Linear` energy.
 
-    ``solver`` is ``"dense"`` or ``"cg"`` (static, with ``cg_iter``).
+    ``solver`` is ``"dense"``, ``"cg"`` or ``"gaussian"`` (static, with
+    ``cg_iter``; :func:`dense_natural`, :func:`cg_natural`,
+    :func:`gaussian_natural`).
     """
 
     energy: Any
@@ -125,7 +192,8 @@ class Dual:
 
     @property
     def cg(self) -> bool:
-        return self.solver == "cg"
+        """Whether the step is matrix-free (``"cg"`` or ``"gaussian"``)."""
+        return self.solver != "dense"
 
     def n_rows(self, C: int) -> int:
         return n_groups(C) if self.cg else C
@@ -133,10 +201,27 @@ class Dual:
     def transform(self, problem: Problem) -> Transform:
         if self.solver == "dense":
             return dense_natural(problem.damping, problem.max_norm, problem.ema)
+        if self.solver == "gaussian":
+            return gaussian_natural(
+                problem.damping,
+                problem.max_norm,
+                self.cg_iter,
+                problem.ema,
+                self.energy.fm,
+            )
         return cg_natural(problem.damping, problem.max_norm, self.cg_iter)
 
     def init(self, theta, problem: Problem):
         return self.transform(problem).init(theta)
+
+    def move(self, key, chains, eg, theta, problem: Problem):
+        """The chains after the objective's own move, where it has one: the
+        Gaussian metric's Crank–Nicolson move (``"gaussian"``)."""
+        if self.solver != "gaussian":
+            return chains
+        block = quadratic_block(self.energy.fm)
+        gaussian = block_gaussian(theta, problem.geo, block)
+        return pcn_move(key, chains, eg, problem.geo, gaussian)
 
     def _moments(self, x, problem: Problem):
         """``(rows, gbar, gram, fisher)`` at the chains ``x`` (C, n): ``fisher``
@@ -206,6 +291,8 @@ class Dual:
                 halves=halves,
                 qmv=lambda v: penalties.matvec(pen, v),
                 qdiag=penalties.diag(pen, p),
+                geo=geo,
+                x=x,
             )
 
         delta, opt_state = jax.lax.cond(

@@ -1,8 +1,10 @@
 """The one training loop: persistent chains and any objective, in jitted chunks.
 
 One iteration refreshes the chains' cache at the current parameters (while
-learning), advances every chain by one reflective HMC transition, lets the
-objective measure its statistics at the chains and take one parameter step,
+learning), advances every chain by one reflective HMC transition (and the
+objective's own move, where it has one: :meth:`~skmaxent.core.dual.Dual.
+move`), lets the objective measure its statistics at the chains and take
+one parameter step,
 and tracks the step size towards the target acceptance (the median chain's:
 a minority of chains stuck in a steep tail must not shrink everyone's step).
 :func:`run_chunk` runs ``config.chunk_size`` iterations in one ``lax.scan``;
@@ -101,6 +103,9 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
     moved, info = chains.step(
         k_step, current, eg, state.step_size, config.n_leapfrog, problem.geo.walls
     )
+    move = getattr(objective, "move", None)  # static: the objective's own move
+    if move is not None:
+        moved = move(jax.random.fold_in(k_step, 1), moved, eg, state.theta, problem)
     theta, opt_state, stats = objective.iterate(
         state.theta, state.opt_state, moved.position, problem, phase.learn & active
     )

@@ -38,14 +38,18 @@ def natural_step(
     and, through ``delta``, the step in directions where ``F`` estimated from
     the chains is (nearly) zero.
     """
+    return clip_step(*natural_solve(direction, fisher, Q, damping), max_norm)
+
+
+def natural_solve(direction, fisher, Q, damping):
+    """:func:`natural_step` before its clip: ``(step, squared damped norm)``."""
     p = direction.shape[0]
     H = fisher + Q
     scale = jnp.trace(H) / p
     lam = damping * scale + 1e-6
     L = jnp.linalg.cholesky(H + lam * jnp.eye(p, dtype=H.dtype))
     step = cho_solve((L, True), direction)
-    norm = jnp.sqrt(jnp.maximum(step @ (fisher @ step) + lam * step @ step, 0.0))
-    return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
+    return step, jnp.maximum(step @ (fisher @ step) + lam * step @ step, 0.0)
 
 
 def cg_natural_step(
@@ -73,6 +77,12 @@ def cg_natural_step(
     than chains most directions are outside the chains' span, where ``F``
     from the chains is zero and only ``delta`` measures a step.
     """
+    step, norm2 = cg_solve(direction, fvp, diag, qmv, qdiag, damping, x0, maxiter)
+    return clip_step(step, norm2, max_norm)
+
+
+def cg_solve(direction, fvp, diag, qmv, qdiag, damping, x0, maxiter):
+    """:func:`cg_natural_step` before its clip: ``(step, squared damped norm)``."""
     diag = diag + qdiag
     lam = damping * jnp.mean(diag) + 1e-6
 
@@ -86,8 +96,12 @@ def cg_natural_step(
         maxiter=maxiter,
         M=lambda v: v / (diag + lam),
     )
-    norm = jnp.sqrt(jnp.maximum(step @ fvp(step) + lam * step @ step, 0.0))
-    return step * jnp.minimum(1.0, max_norm / (norm + 1e-12))
+    return step, jnp.maximum(step @ fvp(step) + lam * step @ step, 0.0)
+
+
+def clip_step(step: Array, norm2: Array, max_norm: Array) -> Array:
+    """``step`` scaled so that its norm, ``sqrt(norm2)``, is at most ``max_norm``."""
+    return step * jnp.minimum(1.0, max_norm / (jnp.sqrt(norm2) + 1e-12))
 
 
 def chain_fvp(G: Array):
