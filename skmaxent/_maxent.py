@@ -301,24 +301,17 @@ class MaxEntDual(_BaseEBM):
         return coef0 * std, np.asarray(pos), "zero"
 
     def _matrix_free(self, p) -> bool:
-        """Whether the natural step is matrix-free (else a dense Fisher EMA).
-
-        Dense up to ``dense_max_features``, and only with fewer features than
-        chains: the chains' Fisher has rank below ``n_chains``, so with as
-        many features or more the dense step amplifies the directions it does
-        not see by ``1 / damping`` (the 300-variable chain MRF blew up) and
-        costs ``O(n_chains p²)`` a step, where conjugate gradients on
-        Fisher-vector products cost ``O(n_chains p)``: on the chain MRF of
-        ``benchmarks/scale.py`` with 300 variables, 550 iterations and 38 s
-        against 700 and 184 s.
-        """
+        """Whether the natural step is matrix-free (else a dense Fisher EMA):
+        above ``dense_max_features`` or with as many features as chains,
+        whose Fisher then has rank below ``p`` (the dense step amplified the
+        unseen directions by ``1 / damping``: the 300-variable chain MRF blew
+        up; matrix-free, 550 iterations and 38 s against 700 and 184 s)."""
         return p > self._settings.dense_max_features or p >= self.n_chains
 
     def _solver(self, fm, matrix_free) -> str:
         """``"dense"``, ``"cg"``, or ``"gaussian"``: matrix-free with the
-        Gaussian metric on a complete quadratic block
-        (:mod:`skmaxent.core.gaussian_metric`) where the settings allow it
-        and the other features are fewer than half the chains."""
+        Gaussian metric (:mod:`skmaxent.core.gaussian_metric`) on a complete
+        quadratic block and fewer other features than half the chains."""
         if not matrix_free:
             return "dense"
         s, block = self._settings, quadratic_block(fm)
