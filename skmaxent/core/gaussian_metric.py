@@ -193,9 +193,11 @@ def pcn_move(key, chains, eg, geo, gaussian):
         accept = inside(geo, U_new) & jnp.isfinite(log_ratio) & (log_u < log_ratio)
         a = accept[:, None]
         return chains._replace(
-            position=jnp.where(a, U_new, U),
-            energy=jnp.where(accept, e_new, chains.energy),
-            energy_grad=jnp.where(a, g_new, chains.energy_grad),
+            position=jnp.where(a, U_new, U).astype(U.dtype),
+            energy=jnp.where(accept, e_new, chains.energy).astype(chains.energy.dtype),
+            energy_grad=jnp.where(a, g_new, chains.energy_grad).astype(
+                chains.energy_grad.dtype
+            ),
         )
 
     return jax.lax.cond(ok, move, lambda c: c, chains)
