@@ -206,15 +206,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.history_ = result.history
         self.init_ = init_used
         if not result.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not meet tol={self.tol} in "
-                f"max_iter={self.max_iter} iterations (last window's standardised "
-                f"moment error {result.error:.3g}, not within tol of zero up to "
-                "its Monte Carlo error). Increase max_iter or n_chains, or raise "
-                "tol.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            why = _host.unconverged(type(self).__name__, self, result, self._settings)
+            warnings.warn(why, ConvergenceWarning, stacklevel=4)
         return True
 
     def __sklearn_is_fitted__(self):

@@ -129,6 +129,24 @@ class _Average:
         return self.n >= s.max_average or self.precision() <= s.average_precision
 
 
+def unconverged(name, est, result, settings) -> str:
+    """The ConvergenceWarning's text for ``est``'s unconverged ``result``."""
+    acc = float(np.mean(result.history["acceptance"][-settings.chunk_size :]))
+    why = (
+        f"its chains barely moved (HMC acceptance {acc:.2g} < "
+        f"{settings.min_acceptance}), so their moments are no estimate: try "
+        "step_size='auto' or a smaller step_size"
+        if acc < settings.min_acceptance
+        else f"last window's standardised moment error {result.error:.3g}, "
+        "not within tol of zero up to its Monte Carlo error. Increase "
+        "max_iter or n_chains, or raise tol"
+    )
+    return (
+        f"{name} did not meet tol={est.tol} in max_iter={est.max_iter} "
+        f"iterations ({why})."
+    )
+
+
 def _diverged(done, info, names):
     res = np.nan_to_num(np.asarray(info.residual), nan=np.inf)
     worst = int(np.argmax(np.abs(res)))
@@ -234,12 +252,19 @@ def run(
         history.add(info, k, phase)
         if not bool(info.finite):
             raise _diverged(done, info, names)
-        stat = statistic(info)
+        # Chains that (nearly) never move hold their means still, and those
+        # means' spread is no Monte Carlo error of the model's: such a chunk
+        # proves nothing.
+        frozen = float(np.mean(info.acceptance)) < settings.min_acceptance
+        stat = np.inf if frozen else statistic(info)
         error = float(np.max(np.abs(np.asarray(info.residual))))
         bar.update(k, error, phase)
         chunk_theta = np.asarray(info.theta, np.float64)
         if converged:
             average.add(info, k)
+            if frozen:  # the chains stopped while the iterates were averaged
+                converged = False
+                break
             if average.done():
                 break
             bar.expect(min(limit, done + k), grow_only=True)  # a longer average
@@ -257,6 +282,6 @@ def run(
             theta, stopped = np.asarray(stop.best, np.float64), True
             break
     bar.close(done)
-    if average.n:
+    if average.n and converged:
         theta = average.theta / average.n
     return FitResult(state, theta, history.arrays(), converged, error, stopped)

@@ -30,6 +30,9 @@ class Settings:
         initial_step_size : HMC step size on the unit box with
             ``step_size="auto"``. target_accept : acceptance it is tracked
             towards (median chain). adapt_gain : gain of that tracking.
+            min_acceptance : a chunk whose mean HMC acceptance is below it
+            never satisfies the convergence rule (its chains barely moved,
+            so their spread is no Monte Carlo error), and ends an average.
     Dual (MaxEntDual)
         dense_max_features : above it the natural step is matrix-free
             (conjugate gradients). cg_iter : CG iterations per step.
@@ -91,6 +94,7 @@ class Settings:
     initial_step_size: float = 0.2
     target_accept: float = 0.8
     adapt_gain: float = 0.05
+    min_acceptance: float = 0.05
     dense_max_features: int = 1024
     cg_iter: int = 10
     cg_damping: float = 0.3

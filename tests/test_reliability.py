@@ -385,3 +385,18 @@ def test_parallel_grid_search_gives_the_serial_results(backend):
             search.fit(X)
         results.append([search.cv_results_[f"split{k}_test_score"] for k in range(2)])
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("Est", CHAIN_MODELS)
+def test_chains_that_never_move_never_converge(Est):
+    # A step size of 50 on the unit box rejects every HMC proposal: the
+    # chains stay where they started (uniform draws), and the targets are
+    # the uniform's own moments, so their residual is within its apparent
+    # Monte Carlo error -- the spread of chains that never moved. The code
+    # before the acceptance floor reported converged_ = True after 50
+    # iterations, without a warning.
+    model = Est("quadratic", bounds=[(0, 1)] * 2, step_size=50.0, **FAST)
+    with pytest.warns(ConvergenceWarning, match="chains barely moved"):
+        model.fit(moments=[0.5, 0.5, 1 / 3, 1 / 3, 0.25])
+    assert not model.converged_
+    assert np.mean(model.history_["acceptance"]) < 0.05
