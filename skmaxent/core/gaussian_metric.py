@@ -48,7 +48,7 @@ __all__ = [
 _HIGHEST = "highest"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def quadratic_block(fm):
     """``(lin, sq, prod, pi, pj)`` positions of a complete quadratic block, or ``None``.
 
@@ -72,11 +72,11 @@ def quadratic_block(fm):
     iu, ju = np.triu_indices(n, k=1)
     if not (np.array_equal(pi, iu) and np.array_equal(pj, ju)):
         return None
-    as32 = functools.partial(np.asarray, dtype=np.int32)
+    as32 = partial(np.asarray, dtype=np.int32)
     return as32(lin), as32(sq), as32(prod), as32(pi), as32(pj)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)
 def rest_map(fm):
     """``(positions, FeatureMap)`` of the features outside the block, or
     ``(None, None)`` where there are none (static, cached per map)."""
