@@ -182,7 +182,7 @@ def _synthetic_chunks(noise, R=32, p=50, k=50, seed=0):
             spread=np.ones(p),
             moment_error=np.zeros(k),
             loss=np.zeros(k),
-            acceptance=np.zeros(k),
+            acceptance=np.full(k, 0.8),  # chains that move (at the target)
             step_size=np.zeros(k),
             finite=True,
         )
