@@ -224,7 +224,9 @@ def run(
 
     With ``verify`` the chains first run ``settings.verify_chunks`` chunk(s)
     at the fixed start; if the rule holds on the last, the start is the fit.
-    An unconverged fit returns the mean of its last chunk's iterates.
+    An unconverged fit returns the mean of its last chunk's iterates (one
+    whose chains froze while the iterates were averaged, the mean of the
+    chunk where the rule held; see ``Settings.min_acceptance``).
     ``loss`` names the history entry of the objective's loss (``True``:
     ``"smm_loss"``). ``stop`` (early stopping), when given, is called with
     each learning chunk's mean iterate before the rule holds; when it returns
