@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import system_info, time_in_turns, write_results  # noqa: E402
 
 from skmaxent.core import chains, hmc  # noqa: E402
+from skmaxent.core.kernel import Target  # noqa: E402
 
 N_LEAPFROG = 10
 STEP_SIZE = 0.05
@@ -72,10 +73,10 @@ def make_energy_and_grad(W, b):
 @partial(jax.jit, static_argnames=("n_steps",))
 def run_skmaxent(key, positions, W, b, n_steps):
     energy_and_grad = make_energy_and_grad(W, b)
-    states = jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
-    states, infos = chains.run(
-        key, states, energy_and_grad, STEP_SIZE, N_LEAPFROG, n_steps
-    )
+    kernel, target = hmc.ReflectiveHMC(N_LEAPFROG), Target(energy_and_grad)
+    states = kernel.init(positions, target)
+    params = hmc.HMCParams(STEP_SIZE)
+    states, infos = chains.run(kernel, key, states, target, params, n_steps)
     return states.position, jnp.mean(infos.acceptance_rate)
 
 

@@ -44,9 +44,10 @@ def inputs(n, C, seed=0):
     import jax.numpy as jnp
     import numpy as np
 
-    from skmaxent.core import chains as core_chains
     from skmaxent.core import smm
     from skmaxent.core.energy import Geometry, Linear
+    from skmaxent.core.hmc import ReflectiveHMC
+    from skmaxent.core.kernel import Target
     from skmaxent.features import compile_features
 
     fm = compile_features("quadratic", n)
@@ -65,7 +66,7 @@ def inputs(n, C, seed=0):
     geo = Geometry(jnp.asarray(low), jnp.asarray(high), 0 * low, mean32, std32)
     eg = Linear(fm).on_unit(theta, geo)
     pos = jax.random.uniform(jax.random.key(seed), (C, n))
-    chains = core_chains.init(pos, eg)
+    chains = ReflectiveHMC(5).init(pos, Target(eg))
     opt_state = smm.optimizer(0.02, 1.0).init(theta)
     return fm, (theta, opt_state, chains, jax.random.key(seed + 1)), (
         nu, mean32, std32, jnp.asarray(low), jnp.asarray(high)
@@ -90,16 +91,18 @@ def iteration(route, fm, state, hyper):
     import jax
     import jax.numpy as jnp
 
-    from skmaxent.core import chains as core_chains
     from skmaxent.core import smm
     from skmaxent.core.energy import Geometry, Linear
+    from skmaxent.core.hmc import HMCParams, ReflectiveHMC
+    from skmaxent.core.kernel import Target
 
     theta, opt_state, chains, key = state
     nu, mean, std, low, high = hyper
     key, k = jax.random.split(key)
     eg = Linear(fm).on_unit(theta, Geometry(low, high, 0 * low, mean, std))
-    current = core_chains.refresh(chains, eg)
-    chains, _ = core_chains.step(k, current, eg, 0.05, 5)
+    kernel, target = ReflectiveHMC(5), Target(eg)
+    current = kernel.init(chains.position, target)  # the cache at theta
+    chains, _ = kernel.step(k, current, target, HMCParams(0.05))
     x = low + chains.position * (high - low)
     G = (fm.values_batch(x, low, high) - mean) / std
     grad = gradient(route, G, nu)

@@ -31,6 +31,7 @@ from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent._support import clip_unit, to_unit, to_user
 from skmaxent.core import chains, loop
+from skmaxent.core.hmc import HMCParams, ReflectiveHMC
 from skmaxent.core.presets import PRESETS
 from skmaxent.core.problem import LoopConfig
 
@@ -133,19 +134,24 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             return self._settings.initial_step_size
         return float(self.step_size)
 
+    def _kernel(self) -> ReflectiveHMC:
+        """The sampling kernel of every fit, ``sample`` and AIS."""
+        return ReflectiveHMC(int(self.n_leapfrog))
+
     def _train(self, key, objective, problem, theta0, pos0, step0, **host):
         """Chains placed, the core loop driven by the host loop: a FitResult.
 
         ``host`` are :func:`skmaxent._host.run`'s ``rule``, ``verify``,
-        ``names`` and ``loss``.
+        ``names`` and ``loss``, and ``kernel``, the training's sampling
+        kernel (default :meth:`_kernel`).
         """
+        kernel = host.pop("kernel", None) or self._kernel()
         sharding = chain_sharding(getattr(self, "devices", None), self.n_chains)
         pos0 = place_chains(_f32(pos0), sharding)
-        state = loop.start(
-            key, objective, _f32(theta0), pos0, np.float32(step0), problem
-        )
+        params = HMCParams(np.float32(step0))
+        state = loop.start(key, objective, kernel, _f32(theta0), pos0, params, problem)
         s = self._settings
-        config = LoopConfig(int(self.n_leapfrog), s.chunk_size, s.adapt_gain)
+        config = LoopConfig(s.chunk_size, s.adapt_gain)
 
         quick = self._quick(pos0.shape[1], np.size(theta0))
 
@@ -153,7 +159,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             program = loop.run_chunk
             if quick and not phase.learn:  # verifying a start
                 program = program.quick
-            return program(state, problem, phase, objective, config)
+            return program(state, problem, phase, objective, kernel, config)
 
         return _host.run(
             run_chunk,
@@ -199,7 +205,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = int(state.iteration)
         self.converged_ = bool(result.converged and trusted)
         self.moment_error_ = float(result.error)
-        self.step_size_ = float(state.step_size)
+        self.step_size_ = float(state.params.step_size)
         self.chains_ = to_user(box, positions)
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
@@ -374,8 +380,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             theta,
             geo,
             pos,
-            np.float32(self.step_size_),
-            int(self.n_leapfrog),
+            self._kernel(),
+            HMCParams(np.float32(self.step_size_)),
             s.sample_burn_in + s.sample_thin * rounds,
         )
         kept = positions[s.sample_burn_in + s.sample_thin - 1 :: s.sample_thin]

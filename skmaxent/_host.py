@@ -190,14 +190,17 @@ class _History:
 
     def __init__(self, loss: bool | str):
         loss_key = loss if isinstance(loss, str) else "smm_loss"
-        names = ["moment_error", "acceptance", "step_size"]
+        names = ["moment_error", "acceptance"]
         self.fields = {k: k for k in names} | ({loss_key: "loss"} if loss else {})
-        self.pieces = {k: [] for k in [*self.fields, "phase"]}
+        self.pieces = {}
 
     def add(self, info, k: int, phase: str) -> None:
-        for key, field in self.fields.items():
-            self.pieces[key].append(np.asarray(getattr(info, field))[:k])
-        self.pieces["phase"].append(np.full(k, phase))
+        """A chunk's first ``k`` iterations: the fields, the sampling kernel's
+        parameters (``step_size``) and the phase."""
+        entries = {key: getattr(info, field) for key, field in self.fields.items()}
+        entries |= info.params._asdict() | {"phase": np.full(k, phase)}
+        for key, value in entries.items():
+            self.pieces.setdefault(key, []).append(np.asarray(value)[:k])
 
     def arrays(self) -> dict:
         return {k: np.concatenate(v) for k, v in self.pieces.items()}

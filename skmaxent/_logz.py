@@ -137,8 +137,8 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
         np.asarray(theta, np.float32),
         geo,
         state.chains.position,
-        state.step_size,
-        int(est.n_leapfrog),
+        est._kernel(),
+        state.params,
         2 * est._settings.sample_burn_in,
     )[-1]
     inverse, inverse_std, _ = pool(np.asarray(reverse(start=burned).log_weights))
@@ -200,8 +200,8 @@ def settle(key, est, energy, theta, geo, result):
         np.asarray(theta, np.float32),
         geo,
         state.chains.position,
-        state.step_size,
-        int(est.n_leapfrog),
+        est._kernel(),
+        state.params,
         int(est._settings.settle_steps),
     )
     return result._replace(state=state._replace(chains=moved))
@@ -245,10 +245,10 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False):
             energy,
             np.asarray(theta, np.float32),
             geo,
-            state.step_size,
+            est._kernel(),
+            state.params,
             int(s.ais_particles or est.n_chains),
             np.int32(n_temps),
-            int(est.n_leapfrog),
             **reference,
             reverse=np.bool_(reverse),
             start=reference.get("positions") if start is None else start,

@@ -10,7 +10,7 @@ from skmaxent._support import confinement, reference_coef, to_unit, walls_of
 from skmaxent.core import penalties, programs
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, unit_geometry
-from skmaxent.core.gaussian_metric import quadratic_block
+from skmaxent.core.gaussian_metric import GaussianMove, quadratic_block
 from skmaxent.core.problem import Problem, identity_report
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.priors import check_marginal_priors, prior_fields
@@ -359,6 +359,9 @@ class MaxEntDual(_BaseEBM):
         problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         cg = self._matrix_free(fm.n_features_out)
         objective = Dual(Linear(fm), self._solver(fm, cg), self._settings.cg_iter)
+        kernel = self._kernel()  # the Gaussian metric's move too, where it serves
+        if objective.solver == "gaussian":
+            kernel = GaussianMove(kernel, fm)
         rule = Rule(
             "residual",
             "batch" if priors else "chains",
@@ -381,6 +384,7 @@ class MaxEntDual(_BaseEBM):
                 rule=rule,
                 verify=used in ("score_matching", "gaussian") and not priors,
                 names=fm.names,
+                kernel=kernel,
             )
             coef = result.theta / std
             why = confinement(fm.specs, coef, bounds)

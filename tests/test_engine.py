@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skmaxent import MaxEntDual, MomentMatchingEBM, _host
 from skmaxent._settings import Settings
 from skmaxent.core import loop, penalties
+from skmaxent.core.hmc import HMCParams
 
 
 def test_penalty_operator_against_dense_numpy():
@@ -183,7 +184,7 @@ def _synthetic_chunks(noise, R=32, p=50, k=50, seed=0):
             moment_error=np.zeros(k),
             loss=np.zeros(k),
             acceptance=np.full(k, 0.8),  # chains that move (at the target)
-            step_size=np.zeros(k),
+            params=HMCParams(np.zeros(k)),
             finite=True,
         )
         return State(done), info

@@ -6,7 +6,8 @@ chains (:class:`Reference`) -- to the model: ``pi_beta ∝ q^(1 - beta)
 exp(-beta E)`` on the box, with ``beta_t = (t / T) ** power``, ``t = 0 .. T``.
 Each particle starts from an exact draw of ``q``; at temperature ``t`` it
 gains the log-weight ``-(beta_t - beta_{t-1}) (E(u) + log q(u))`` and then
-moves by one reflective HMC transition that leaves ``pi_{beta_t}`` invariant.
+moves by one transition of a sampling kernel (:mod:`skmaxent.core.kernel`,
+reflective HMC in the package) that leaves ``pi_{beta_t}`` invariant.
 The mean weight is an unbiased estimate of ``Z = ∫_[0,1]^n exp(-E(u)) du``
 whatever the mixing; its log is biased low by about ``Var(log Z_hat) / 2``
 (Jensen).
@@ -18,10 +19,11 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from skmaxent.core import chains, hmc, programs
+from skmaxent.core import hmc, programs
 from skmaxent.core.energy import Geometry, clip, inside
 from skmaxent.core.hmc import EnergyAndGrad
-from skmaxent.core.types import Array, ArrayLike, PRNGKey
+from skmaxent.core.kernel import Target
+from skmaxent.core.types import Array, PRNGKey
 
 __all__ = [
     "AISInfo",
@@ -179,8 +181,9 @@ def log_partition(
     n_dim: int,
     n_particles: int,
     n_temperatures: int,
-    step_size: ArrayLike,
-    n_leapfrog: ArrayLike,
+    *,
+    kernel,
+    params,
     power: float = 2.0,
     reference: Reference | None = None,
     walls=None,
@@ -200,9 +203,10 @@ def log_partition(
     n_dim, n_particles : static sizes.
     n_temperatures : ``T >= 1``, the schedule's length; may be traced (one
         compiled program for every length, the transitions a ``while`` loop).
-    step_size, n_leapfrog : of the HMC transitions (may be traced). The step
-        size is used at every temperature; a step size tuned for the model
-        (``beta = 1``) is a safe choice when the reference is wider.
+    kernel, params : the sampling kernel (:mod:`skmaxent.core.kernel`) and
+        its parameters (traced), used at every temperature; a step size
+        tuned for the model (``beta = 1``) is a safe choice when the
+        reference is wider.
     power : schedule exponent, ``beta_t = (t / T) ** power``; ``power > 1``
         spends more temperatures near the reference, where the weights
         change fastest for most energies.
@@ -227,9 +231,10 @@ def log_partition(
     start is an exact draw of ``q`` and a move at ``beta_T`` would not change
     the weights (it is made and dropped: one loop body for every temperature
     compiles faster than a last evaluation apart). A particle drawn outside
-    the box has weight zero. Each transition costs ``n_leapfrog``
-    evaluations of ``E`` (and of ``log q`` with a reference, plus one to
-    re-temper the cache).
+    the box has weight zero. Each HMC transition costs ``n_leapfrog``
+    evaluations of ``E`` (and of ``log q`` with a reference), plus one for
+    the weights, which also starts the kernel's state at the temperature
+    (the same evaluation: the compiler merges the two).
     """
     k_init, k_steps = jax.random.split(key)
     positions = _draw(k_init, reference, n_particles, n_dim)
@@ -263,14 +268,11 @@ def log_partition(
         u, log_w = carry
         tf = t.astype(T.dtype)
         beta_prev, beta_t = beta(tf - 1), beta(tf)
-        e, g, a, ga = jax.vmap(parts)(u)
+        e, _, a, _ = jax.vmap(parts)(u)
         log_w = log_w - (beta_t - beta_prev) * (e - a)
-        # The chains' cache at this temperature, from the same evaluation.
-        hot = hmc.HMCState(
-            u, beta_t * e + (1 - beta_t) * a, beta_t * g + (1 - beta_t) * ga
-        )
-        k = jax.random.fold_in(k_steps, t)
-        hot, _ = chains.step(k, hot, tempered(beta_t), step_size, n_leapfrog, walls)
+        goal = Target(tempered(beta_t), walls)
+        hot = kernel.init(u, goal)  # the kernel's state at this temperature
+        hot, _ = kernel.step(jax.random.fold_in(k_steps, t), hot, goal, params)
         # The move at beta_T changes no weight: made, not kept (one evaluation
         # of the energy in the program instead of two, a smaller program).
         return jnp.where(t < n_temperatures, hot.position, u), log_w
@@ -280,18 +282,17 @@ def log_partition(
     return summarize(log_w)._replace(positions=u)
 
 
-@programs.jit(
-    static_argnames=("energy", "n_particles", "n_leapfrog", "full"),
-)
+@programs.jit(static_argnames=("energy", "kernel", "n_particles", "full"))
 def model_log_partition(
     key,
     energy,
     theta,
     geo,
-    step_size,
+    kernel,
+    params,
     n_particles,
     n_temperatures,
-    n_leapfrog,
+    *,
     positions=None,
     eps=0.1,
     inflate=1.2,
@@ -301,8 +302,9 @@ def model_log_partition(
     fixed=None,
 ) -> AISInfo:
     """:func:`log_partition` of an energy of :mod:`skmaxent.core.energy` at
-    ``theta`` (jitted; the energy and the sizes static, ``n_temperatures``
-    and everything else traced: one program for every schedule length).
+    ``theta`` (jitted; the energy, the kernel and the sizes static,
+    ``n_temperatures``, the kernel's ``params`` and everything else traced:
+    one program for every schedule length).
 
     With chain ``positions`` (C, n) on the unit box the reference is
     :func:`reference_from` them (``eps``, ``inflate``, ``full``); without,
@@ -322,8 +324,8 @@ def model_log_partition(
         n_dim=n,
         n_particles=n_particles,
         n_temperatures=n_temperatures,
-        step_size=step_size,
-        n_leapfrog=n_leapfrog,
+        kernel=kernel,
+        params=params,
         reference=reference,
         walls=geo.walls,
         start=None if positions is None else jnp.resize(start, (n_particles, n)),

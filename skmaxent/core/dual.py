@@ -18,7 +18,8 @@ through an optax-style transform chosen at compile time:
   ``"quadratic"`` preset and those built on it) and a few others, matrix-free:
   the block in the closed-form Gaussian metric
   (:mod:`skmaxent.core.gaussian_metric`), whose Gaussian also moves the
-  chains (:meth:`Dual.move`).
+  chains (the kernel :class:`~skmaxent.core.gaussian_metric.GaussianMove`,
+  which the shell composes for this solver).
 
 All use the same penalty operator (:mod:`skmaxent.core.penalties`), so
 ``alpha`` and ``roughness`` work on every path (the Gaussian metric leaves
@@ -37,7 +38,6 @@ from skmaxent.core.energy import to_user
 from skmaxent.core.gaussian_metric import (
     block_gaussian,
     gaussian_step,
-    pcn_move,
     quadratic_block,
     rest_map,
 )
@@ -213,15 +213,6 @@ class Dual:
 
     def init(self, theta, problem: Problem):
         return self.transform(problem).init(theta)
-
-    def move(self, key, chains, eg, theta, problem: Problem):
-        """The chains after the objective's own move, where it has one: the
-        Gaussian metric's Crank–Nicolson move (``"gaussian"``)."""
-        if self.solver != "gaussian":
-            return chains
-        block = quadratic_block(self.energy.fm)
-        gaussian = block_gaussian(theta, problem.geo, block)
-        return pcn_move(key, chains, eg, problem.geo, gaussian)
 
     def _moments(self, x, problem: Problem):
         """``(rows, gbar, gram, fisher)`` at the chains ``x`` (C, n): ``fisher``

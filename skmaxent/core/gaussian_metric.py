@@ -15,7 +15,8 @@ with ``m``, ``S = P⁻¹`` the Gaussian's mean and covariance: ``O(n³)`` per
 step, exact where the chains' Fisher, estimated from a few hundred chains
 for ``n²/2`` features, is mostly damping. The same Gaussian moves the
 chains (:func:`pcn_move`, every direction at its own scale) and is the
-reference of annealed importance sampling (:func:`block_reference`). It
+reference of annealed importance sampling (:func:`block_reference`); the
+move composed with a sampling kernel is the kernel :class:`GaussianMove`. It
 serves only where it is the model's: positive definite and well inside the
 box (:func:`block_gaussian`); from a far start (the uniform one) the dual
 takes the chains' Fisher until it is. The metric sets the path, not the
@@ -23,7 +24,9 @@ fixed point: the step is zero exactly where the moment residual is.
 """
 
 import functools
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +45,7 @@ __all__ = [
     "block_gaussian",
     "gaussian_step",
     "pcn_move",
+    "GaussianMove",
     "block_reference",
 ]
 
@@ -201,6 +205,36 @@ def pcn_move(key, chains, eg, geo, gaussian):
         )
 
     return jax.lax.cond(ok, move, lambda c: c, chains)
+
+
+@dataclass(frozen=True)
+class GaussianMove:
+    """A kernel (:mod:`skmaxent.core.kernel`): ``inner``'s transition, then
+    :func:`pcn_move` from the block's Gaussian at the target's parameters
+    (none where that is not the model's, :func:`block_gaussian`).
+
+    ``inner`` is a kernel whose state caches the energy and its gradient
+    (:class:`~skmaxent.core.hmc.ReflectiveHMC`), which the move keeps
+    current; its parameters and adaptation are ``inner``'s. ``fm`` is the
+    linear energy's feature map, with a complete quadratic block
+    (:func:`quadratic_block`); the target must carry ``theta`` and ``geo``.
+    """
+
+    inner: Any
+    fm: FeatureMap
+
+    def init(self, positions, target):
+        return self.inner.init(positions, target)
+
+    def step(self, key, state, target, params):
+        state, info = self.inner.step(key, state, target, params)
+        block = quadratic_block(self.fm)
+        gaussian = block_gaussian(target.theta, target.geo, block)
+        eg, geo = target.energy_and_grad, target.geo
+        return pcn_move(jax.random.fold_in(key, 1), state, eg, geo, gaussian), info
+
+    def adapt(self, params, info, target_accept, gain):
+        return self.inner.adapt(params, info, target_accept, gain)
 
 
 def block_reference(fm, theta, geo, eps):

@@ -6,8 +6,10 @@ The target is ``p(u) ∝ exp(-E(u))`` on the support: by default the box; with
 that half-bounded and unbounded variables share the kernel. The kernel is
 blackjax-shaped and works on ONE chain: ``init(position, energy_and_grad) ->
 HMCState`` and ``step(key, state, energy_and_grad, step_size, n_leapfrog) -> (HMCState,
-HMCInfo)``; :mod:`skmaxent.core.chains` batches it over chains (``vmap``)
-and steps (``lax.scan``).
+HMCInfo)``. :class:`ReflectiveHMC` is the kernel value over a batch of
+chains (:mod:`skmaxent.core.kernel`): the per-chain kernel ``vmap``-ped,
+``n_leapfrog`` static and the step size in its traced :class:`HMCParams`,
+tracked towards a target acceptance by :meth:`ReflectiveHMC.adapt`.
 
 The leapfrog integrator reflects at the walls: a coordinate that crosses a
 wall during a drift is folded back and its momentum flipped (see
@@ -25,11 +27,13 @@ evaluations.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from skmaxent.core import adaptation
 from skmaxent.core.types import Array, ArrayLike, PRNGKey
 
 EnergyAndGrad = Callable[[Array], tuple[Array, Array]]
@@ -40,6 +44,8 @@ DIVERGENCE_THRESHOLD = 1000.0
 __all__ = [
     "HMCState",
     "HMCInfo",
+    "HMCParams",
+    "ReflectiveHMC",
     "init",
     "step",
     "leapfrog",
@@ -226,3 +232,43 @@ def step(
         energy=new.energy,
     )
     return new, info
+
+
+class HMCParams(NamedTuple):
+    """Traced tuning parameters of :class:`ReflectiveHMC`: ``step_size`` ()."""
+
+    step_size: Array
+
+
+@dataclass(frozen=True)
+class ReflectiveHMC:
+    """Reflective HMC as a kernel over a batch of chains (:mod:`skmaxent.core.
+    kernel`): :func:`init` and :func:`step` ``vmap``-ped, with one key per
+    chain, ``n_leapfrog`` leapfrog steps (static) and the step size in
+    :class:`HMCParams`."""
+
+    n_leapfrog: int = 5
+
+    def init(self, positions: Array, target) -> HMCState:
+        """Batched states at ``positions`` (C, n) of the unit box."""
+        return jax.vmap(lambda u: init(u, target.energy_and_grad))(positions)
+
+    def step(self, key: PRNGKey, state: HMCState, target, params: HMCParams):
+        """One transition of every chain: ``(state, HMCInfo (C,))``."""
+        keys = jax.random.split(key, state.position.shape[0])
+
+        def one(k, s):
+            eg, walls = target.energy_and_grad, target.walls
+            return step(k, s, eg, params.step_size, self.n_leapfrog, walls)
+
+        return jax.vmap(one)(keys, state)
+
+    def adapt(self, params: HMCParams, info: HMCInfo, target_accept, gain):
+        """The step size tracked towards ``target_accept`` by the median
+        chain's acceptance (:func:`skmaxent.core.adaptation.track`): a
+        minority of chains stuck in a steep tail must not shrink everyone's
+        step."""
+        median = jnp.median(info.acceptance_rate)
+        return HMCParams(
+            adaptation.track(params.step_size, median, target_accept, gain)
+        )

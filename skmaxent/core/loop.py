@@ -1,21 +1,21 @@
 """The one training loop: persistent chains and any objective, in jitted chunks.
 
-One iteration refreshes the chains' cache at the current parameters (while
-learning), advances every chain by one reflective HMC transition (and the
-objective's own move, where it has one: :meth:`~skmaxent.core.dual.Dual.
-move`), lets the objective measure its statistics at the chains and take
-one parameter step,
-and tracks the step size towards the target acceptance (the median chain's:
-a minority of chains stuck in a steep tail must not shrink everyone's step).
-:func:`run_chunk` runs ``config.chunk_size`` iterations in one ``lax.scan``;
-the host sees the state only between chunks.
+One iteration re-initialises the chains' kernel state at the current
+parameters (while learning: its cache belongs to the old ones), moves every
+chain by one transition of the kernel (a value of :mod:`skmaxent.core.kernel`:
+reflective HMC, or the Gaussian metric's move composed with it), lets the
+objective measure its statistics at the chains and take one parameter step,
+and adapts the kernel's parameters (the HMC step size) towards the target
+acceptance. :func:`run_chunk` runs ``config.chunk_size`` iterations in one
+``lax.scan``; the host sees the state only between chunks.
 
 The objective (:class:`~skmaxent.core.dual.Dual`,
-:class:`~skmaxent.core.smm.SMM`) and :class:`~skmaxent.core.problem.LoopConfig`
-are static; the :class:`~skmaxent.core.problem.Problem` and
+:class:`~skmaxent.core.smm.SMM`, :class:`~skmaxent.core.mle.MLE`), the
+kernel and :class:`~skmaxent.core.problem.LoopConfig` are static; the
+:class:`~skmaxent.core.problem.Problem`, the kernel's parameters and the
 :class:`~skmaxent.core.problem.Phase` are traced, so fits of equal shapes and
 configuration reuse the compiled code whatever their targets, box, penalties,
-learning rate or phase.
+learning rate, step size or phase.
 """
 
 from functools import partial
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from skmaxent.core import adaptation, chains, programs
+from skmaxent.core import chains, programs
 from skmaxent.core.problem import LoopConfig, Phase, Problem
 from skmaxent.core.types import Array, PRNGKey
 
@@ -33,13 +33,13 @@ __all__ = ["LoopState", "ChunkInfo", "start", "run_chunk"]
 
 class LoopState(NamedTuple):
     """Carried across iterations and chunks: ``theta`` (K,), the update's
-    state, the chains (batched HMC states on the unit box), the HMC step
-    size, the key and the number of iterations done."""
+    state, the chains (the kernel's state on the unit box), the kernel's
+    parameters, the key and the number of iterations done."""
 
     theta: Array
     opt_state: Any
     chains: Any
-    step_size: Array
+    params: Any
     key: PRNGKey
     iteration: Array
 
@@ -60,7 +60,8 @@ class ChunkInfo(NamedTuple):
     spread : (p,) the reported features' standard deviation under the
         model (the per-iteration spread over the rows, scaled by the
         chains per row).
-    moment_error, loss, acceptance, step_size : (chunk_size,) per iteration.
+    moment_error, loss, acceptance : (chunk_size,) per iteration.
+    params : the kernel's parameters at each iteration (leaves (chunk_size,)).
     finite : whether parameters and chains stayed finite.
     """
 
@@ -73,57 +74,51 @@ class ChunkInfo(NamedTuple):
     moment_error: Array
     loss: Array
     acceptance: Array
-    step_size: Array
+    params: Any
     finite: Array
 
 
-@programs.jit(static_argnames=("objective",))
-def start(key, objective, theta, positions, step_size, problem: Problem) -> LoopState:
-    """Initial state: chains at ``positions`` (C, n) of the unit box."""
-    eg = objective.energy.on_unit(theta, problem.geo)
+@programs.jit(static_argnames=("objective", "kernel"))
+def start(key, objective, kernel, theta, positions, params, problem) -> LoopState:
+    """Initial state: chains at ``positions`` (C, n) of the unit box, the
+    kernel's parameters ``params`` (cast to ``theta``'s dtype)."""
+    goal = chains.target(objective.energy, theta, problem.geo)
     return LoopState(
         theta=theta,
         opt_state=objective.init(theta, problem),
-        chains=chains.init(positions, eg),
-        step_size=jnp.asarray(step_size, theta.dtype),
+        chains=kernel.init(positions, goal),
+        params=jax.tree.map(lambda a: jnp.asarray(a, theta.dtype), params),
         key=key,
         iteration=jnp.zeros((), jnp.int32),
     )
 
 
-def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
+def _iteration(objective, kernel, config, problem, phase: Phase, carry, _):
     state, sums = carry
     key, k_step = jax.random.split(state.key)
-    eg = objective.energy.on_unit(state.theta, problem.geo)
+    goal = chains.target(objective.energy, state.theta, problem.geo)
     active = state.iteration < phase.max_iter
     # At fixed parameters (verification) the cache is exact: skip the refresh.
     current = jax.lax.cond(
-        phase.learn, lambda c: chains.refresh(c, eg), lambda c: c, state.chains
+        phase.learn,
+        lambda c: kernel.init(c.position, goal),
+        lambda c: c,
+        state.chains,
     )
-    moved, info = chains.step(
-        k_step, current, eg, state.step_size, config.n_leapfrog, problem.geo.walls
-    )
-    move = getattr(objective, "move", None)  # static: the objective's own move
-    if move is not None:
-        moved = move(jax.random.fold_in(k_step, 1), moved, eg, state.theta, problem)
+    moved, info = kernel.step(k_step, current, goal, state.params)
     theta, opt_state, stats = objective.iterate(
         state.theta, state.opt_state, moved.position, problem, phase.learn & active
     )
-    tracked = adaptation.track(
-        state.step_size,
-        jnp.median(info.acceptance_rate),
-        problem.target_accept,
-        config.adapt_gain,
-    )
+    tuned = kernel.adapt(state.params, info, problem.target_accept, config.adapt_gain)
 
-    def keep(new, old):
-        return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)
+    def keep(new, old, flag=active):
+        return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
     new = LoopState(
         theta=keep(theta, state.theta),
         opt_state=keep(opt_state, state.opt_state),
         chains=keep(moved, state.chains),
-        step_size=jnp.where(phase.adapt & active, tracked, state.step_size),
+        params=keep(tuned, state.params, phase.adapt & active),
         key=key,
         iteration=state.iteration + active.astype(jnp.int32),
     )
@@ -133,12 +128,17 @@ def _iteration(objective, config: LoopConfig, problem, phase: Phase, carry, _):
     sums = tuple(s + on * v for s, v in zip(sums, parts))
     error = jnp.max(jnp.abs(problem.report(stats.residual)))
     acceptance = jnp.mean(info.acceptance_rate)
-    return (new, sums), (error, stats.loss, acceptance, state.step_size, active)
+    return (new, sums), (error, stats.loss, acceptance, state.params, active)
 
 
-@programs.jit(static_argnames=("objective", "config"))
+@programs.jit(static_argnames=("objective", "kernel", "config"))
 def run_chunk(
-    state: LoopState, problem: Problem, phase: Phase, objective, config: LoopConfig
+    state: LoopState,
+    problem: Problem,
+    phase: Phase,
+    objective,
+    kernel,
+    config: LoopConfig,
 ) -> tuple[LoopState, ChunkInfo]:
     """Run ``config.chunk_size`` iterations in one ``lax.scan``.
 
@@ -150,8 +150,8 @@ def run_chunk(
     # Sums of rows, residual, gradient, iterate and the rows' variance.
     shapes = ((R, p), (p,), (K,), (K,), (p,))
     sums = tuple(jnp.zeros(shape, dt) for shape in shapes)
-    (state, sums), (err, loss, acc, eps, active) = jax.lax.scan(
-        partial(_iteration, objective, config, problem, phase),
+    (state, sums), (err, loss, acc, params, active) = jax.lax.scan(
+        partial(_iteration, objective, kernel, config, problem, phase),
         (state, sums),
         None,
         length=config.chunk_size,
@@ -171,7 +171,7 @@ def run_chunk(
         moment_error=err,
         loss=loss,
         acceptance=acc,
-        step_size=eps,
+        params=params,
         finite=finite,
     )
     return state, info

@@ -4,8 +4,8 @@ A :class:`Problem` holds everything per fit that may change without
 recompiling (targets, box, penalties, priors, step settings); a
 :class:`Phase` the host's switches for the next chunk; :class:`Stats` what an
 objective measures at the chains in one iteration. Static choices (the
-objective, its solver, chunk size, leapfrog steps) live in the objective and
-:class:`LoopConfig` instead.
+objective, its solver, the sampling kernel, chunk size) live in the
+objective, the kernel and :class:`LoopConfig` instead.
 """
 
 from typing import Any, NamedTuple
@@ -65,7 +65,8 @@ class Problem(NamedTuple):
     report : the residual's :class:`Report`.
     learning_rate, max_norm : the parameter update's rate and clipping norm.
     damping, ema : the dual's damping and Fisher moving-average weight.
-    target_accept : acceptance the HMC step size is tracked towards.
+    target_accept : acceptance the kernel's parameters (the HMC step size)
+        are adapted towards.
     data : an objective's own traced data (the maximum-likelihood objective's
         rows, :class:`skmaxent.core.mle.Data`); ``None`` for the others.
     """
@@ -88,7 +89,7 @@ class Phase(NamedTuple):
 
     learn : take parameter steps (else the parameters stay fixed: a
         verification of a start, with the chains' cache left as it is).
-    adapt : track the step size towards ``target_accept``.
+    adapt : adapt the kernel's parameters towards ``target_accept``.
     max_iter : iterations beyond this total are no-ops.
     """
 
@@ -117,13 +118,11 @@ class Stats(NamedTuple):
 class LoopConfig(NamedTuple):
     """Static settings of the loop (changing one recompiles).
 
-    n_leapfrog : leapfrog steps per HMC transition.
     chunk_size : iterations per compiled chunk (the host sees the state only
         between chunks; the convergence rule uses the chunk's means).
-    adapt_gain : gain of the constant-gain step-size tracking
-        (:func:`skmaxent.core.adaptation.track`).
+    adapt_gain : gain of the kernel's adaptation (the constant-gain
+        step-size tracking, :func:`skmaxent.core.adaptation.track`).
     """
 
-    n_leapfrog: int = 5
     chunk_size: int = 50
     adapt_gain: float = 0.05

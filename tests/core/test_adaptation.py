@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from skmaxent.core import adaptation, chains, hmc
+from skmaxent.core.kernel import Target
 
 N_DIM, N_CHAINS = 10, 64
 
@@ -43,7 +44,9 @@ def adapt_then_sample(key, target, n_warmup, n_samples):
         warm, (states, da), jax.random.split(k_warm, n_warmup)
     )
     step_size = adaptation.final(da)
-    _, infos = chains.run(k_run, states, gaussian_energy, step_size, 5, n_samples)
+    kernel, target = hmc.ReflectiveHMC(5), Target(gaussian_energy)
+    params = hmc.HMCParams(step_size)
+    _, infos = chains.run(kernel, k_run, states, target, params, n_samples)
     return step_size, jnp.mean(infos.acceptance_rate)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from conftest import exp_log_z, gaussian_box_integral
 from scipy import stats
 
-from skmaxent.core import ais
+from skmaxent.core import ais, hmc
 
 N_SEEDS = 8
 N_PARTICLES = 256
@@ -39,8 +39,8 @@ def _estimates(key, energy_and_grad, n_dim, step_size):
         n_dim=n_dim,
         n_particles=N_PARTICLES,
         n_temperatures=N_TEMPERATURES,
-        step_size=step_size,
-        n_leapfrog=5,
+        kernel=hmc.ReflectiveHMC(5),
+        params=hmc.HMCParams(step_size),
     )
     return jax.vmap(run)(keys)
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from skmaxent.core import chains
 from skmaxent.core.energy import Geometry, Linear
 from skmaxent.core.feature_map import FeatureMap
 from skmaxent.core.gaussian_metric import (
@@ -18,6 +17,8 @@ from skmaxent.core.gaussian_metric import (
     quadratic_block,
     rest_map,
 )
+from skmaxent.core.hmc import ReflectiveHMC
+from skmaxent.core.kernel import Target
 from skmaxent.features import Indicator, Legendre, Moment, Product
 
 
@@ -152,7 +153,7 @@ def test_crank_nicolson_moves_reach_and_keep_the_model():
     geo = _geometry(n, p, np.ones(p, np.float32))
     phi = jnp.asarray(coef, jnp.float32)
     eg = Linear(fm).on_unit(phi, geo)
-    state = chains.init(jnp.full((C, n), 0.5), eg)  # x = 0 in every chain
+    state = ReflectiveHMC().init(jnp.full((C, n), 0.5), Target(eg))  # x = 0
     gaussian = block_gaussian(phi, geo, quadratic_block(fm))
     assert bool(gaussian[3])
 

@@ -33,15 +33,18 @@ from conftest import exp_cdf, exp_draws, gaussian_box_integral, inverse_cdf_draw
 from scipy import stats
 
 from skmaxent.core import chains, hmc
+from skmaxent.core.kernel import Target
 
 ALPHA = 1e-3
 N_CHAINS = 4000
 
 
-@partial(jax.jit, static_argnames=("energy_and_grad", "n_steps"))
+@partial(jax.jit, static_argnames=("energy_and_grad", "n_leapfrog", "n_steps"))
 def _run(key, positions, energy_and_grad, step_size, n_leapfrog, n_steps):
-    states = jax.vmap(lambda u: hmc.init(u, energy_and_grad))(positions)
-    return chains.run(key, states, energy_and_grad, step_size, n_leapfrog, n_steps)
+    kernel, target = hmc.ReflectiveHMC(n_leapfrog), Target(energy_and_grad)
+    states = kernel.init(positions, target)
+    params = hmc.HMCParams(step_size)
+    return chains.run(kernel, key, states, target, params, n_steps)
 
 
 def draws(energy_and_grad, start, seed, step_size, n_leapfrog, n_steps=300):
@@ -293,26 +296,31 @@ def test_same_key_same_chains():
 TRACES = {"count": 0}
 
 
-@partial(jax.jit, static_argnames=("n_steps",))
-def _counted_runner(key, positions, step_size, n_leapfrog, n_steps):
+@partial(jax.jit, static_argnames=("kernel", "n_steps"))
+def _counted_runner(key, positions, kernel, params, n_steps):
     TRACES["count"] += 1  # runs only while tracing
-    states = jax.vmap(lambda u: hmc.init(u, gaussian_energy))(positions)
-    return chains.run(key, states, gaussian_energy, step_size, n_leapfrog, n_steps)
+    target = Target(gaussian_energy)
+    states = kernel.init(positions, target)
+    return chains.run(kernel, key, states, target, params, n_steps)
 
 
 def test_module_level_runner_compiles_once_per_shape():
     TRACES["count"] = 0
     rng = np.random.default_rng(0)
-    # step_size and n_leapfrog are traced: changing them does not recompile.
-    for i, (eps, n_leapfrog) in enumerate([(0.1, 3), (0.2, 5), (0.05, 7)]):
+    # The step size is traced: changing it does not recompile; kernels of
+    # equal settings (a new but equal value each time) share the program.
+    for i, eps in enumerate([0.1, 0.2, 0.05]):
         positions = jnp.asarray(rng.uniform(size=(16, 2)), jnp.float32)
-        states, _ = _counted_runner(
-            jax.random.key(i), positions, jnp.float32(eps), jnp.int32(n_leapfrog), 4
-        )
+        params = hmc.HMCParams(jnp.float32(eps))
+        kernel = hmc.ReflectiveHMC(5)
+        states, _ = _counted_runner(jax.random.key(i), positions, kernel, params, 4)
         jax.block_until_ready(states)
     assert TRACES["count"] == 1
-    _counted_runner(jax.random.key(0), positions[:8], jnp.float32(0.1), jnp.int32(3), 4)
+    params = hmc.HMCParams(jnp.float32(0.1))
+    _counted_runner(jax.random.key(0), positions[:8], hmc.ReflectiveHMC(5), params, 4)
     assert TRACES["count"] == 2
+    _counted_runner(jax.random.key(0), positions[:8], hmc.ReflectiveHMC(3), params, 4)
+    assert TRACES["count"] == 3  # n_leapfrog is the kernel's static setting
 
 
 def test_step_eager_and_jitted_agree():

@@ -7,6 +7,7 @@ import numpy as np
 from skmaxent.core import chains, loop
 from skmaxent.core.dual import Dual
 from skmaxent.core.energy import Linear, unit_geometry
+from skmaxent.core.hmc import HMCParams, ReflectiveHMC
 from skmaxent.core.penalties import build
 from skmaxent.core.problem import LoopConfig, Phase, Problem, identity_report
 from skmaxent.features import compile_features
@@ -43,12 +44,15 @@ def test_learning_iterations_refresh_the_chains_energy_cache():
     positions = jnp.asarray(rng.uniform(size=(256, 2)), jnp.float32)
     old = jnp.asarray([1.0, -2.0, 3.0, 1.0, -4.0], jnp.float32)
     phi = jnp.asarray([-3.0, 2.0, -1.0, 4.0, 2.0], jnp.float32)
-    state = loop.start(jax.random.key(1), objective, phi, positions, 0.3, problem)
-    stale = chains.start(Linear(fm), old, problem.geo, positions)
+    kernel, params = ReflectiveHMC(n_leapfrog=3), HMCParams(np.float32(0.3))
+    state = loop.start(
+        jax.random.key(1), objective, kernel, phi, positions, params, problem
+    )
+    stale = kernel.init(positions, chains.target(Linear(fm), old, problem.geo))
     state = state._replace(chains=stale)
     phase = Phase(np.asarray(True), np.asarray(False), np.int32(1000))
-    config = LoopConfig(n_leapfrog=3, chunk_size=1)
-    new, _ = loop.run_chunk(state, problem, phase, objective, config)
+    config = LoopConfig(chunk_size=1)
+    new, _ = loop.run_chunk(state, problem, phase, objective, kernel, config)
     u = np.asarray(new.chains.position, np.float64)
     f = np.column_stack(
         [u[:, 0], u[:, 1], u[:, 0] ** 2, u[:, 1] ** 2, u[:, 0] * u[:, 1]]
