@@ -14,13 +14,12 @@ family, with coefficients ``coef = Tᵀ coef_c``. Otherwise (indicators,
 custom features) nothing is shifted. NumPy only (shell side).
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse
 
-from skmaxent.features import Legendre, Moment, Pairwise, Product
+from skmaxent.core.features import kind_of
 
 __all__ = ["Shift", "shift_map"]
 
@@ -40,39 +39,24 @@ class Shift(NamedTuple):
 
 
 def _entries(specs, c):
-    """COO entries of ``T`` and the constant ``t``, or None if not shift-closed."""
-    index = {}
-    for k, s in enumerate(specs):
-        if isinstance(s, Moment):
-            index[("m", s.i, s.power)] = k
-        elif isinstance(s, Product):
-            index[("p", min(s.i, s.j), max(s.i, s.j))] = k
-        elif not isinstance(s, (Legendre, Pairwise)):
-            return None
+    """COO entries of ``T`` and the constant ``t``, or None if not shift-closed.
+
+    Each kind's rule (:meth:`skmaxent.core.features.base.Kind.shift`) writes
+    its row of ``T``; the span is closed when every feature it names is
+    present.
+    """
+    index = {kind_of(s).identity(s): k for k, s in enumerate(specs)}
+    shifted = [kind_of(s).shift(s, c) for s in specs]
+    if any(r is None for r in shifted):
+        return None
     rows, cols, vals = [], [], []
     t = np.zeros(len(specs))
-    for k, s in enumerate(specs):
-        if isinstance(s, (Legendre, Pairwise)):
-            rows.append(k), cols.append(k), vals.append(1.0)
-        elif isinstance(s, Moment):
-            # (x - c)^k = sum_j C(k, j) (-c)^(k - j) x^j
-            for j in range(s.power + 1):
-                coeff = math.comb(s.power, j) * (-c[s.i]) ** (s.power - j)
-                if j == 0:
-                    t[k] += coeff
-                elif ("m", s.i, j) not in index:
-                    return None
-                else:
-                    rows.append(k), cols.append(index[("m", s.i, j)])
-                    vals.append(coeff)
-        else:
-            # (x_i - c_i)(x_j - c_j) = x_i x_j - c_j x_i - c_i x_j + c_i c_j
-            if ("m", s.i, 1) not in index or ("m", s.j, 1) not in index:
+    for k, (terms, constant) in enumerate(shifted):
+        t[k] += constant
+        for key, coeff in terms:
+            if key not in index:
                 return None
-            rows += [k, k, k]
-            cols += [k, index[("m", s.i, 1)], index[("m", s.j, 1)]]
-            vals += [1.0, -c[s.j], -c[s.i]]
-            t[k] += c[s.i] * c[s.j]
+            rows.append(k), cols.append(index[key]), vals.append(coeff)
     return np.asarray(rows), np.asarray(cols), np.asarray(vals, np.float64), t
 
 

@@ -4,10 +4,9 @@
 or sampling; :mod:`skmaxent._validation` re-exports it.
 """
 
-import functools
-
 import numpy as np
 
+from skmaxent.core.features import kind_of
 from skmaxent.features import Indicator, Indicator2, Legendre, Moment, Pairwise, Product
 
 __all__ = ["check_feasible"]
@@ -120,11 +119,6 @@ def _finite_max(*values) -> float:
     return max(finite) if finite else 1.0
 
 
-def _times(a: float, b: float) -> float:
-    """``a * b`` with ``0 * inf = 0`` (a corner of an open box)."""
-    return 0.0 if a == 0 or b == 0 else a * b
-
-
 def _check_ranges(specs, mu, box, rtol, bad, fail, on_limit):
     """Each target within its feature's range (``box``: rows of Python floats)."""
     for k, spec in enumerate(specs):
@@ -232,39 +226,11 @@ def _check_products(specs, mu, B, mean, second, scale, rtol, bad, fail, word):
 def _feature_range(spec, B):
     """``(min, max)`` of a feature's expectation on the box ``B``, or ``None``.
 
-    ``B`` is a list of ``[lo, hi]`` rows of Python floats.
+    ``B`` is a list of ``[lo, hi]`` rows of Python floats; the rule is the
+    kind's (:meth:`skmaxent.core.features.base.Kind.range`), ``None`` where
+    the range is unknown (Custom).
     """
-    if isinstance(spec, Moment):
-        k = spec.power
-        lo, hi = B[spec.i]
-        a, b = sorted((lo**k, hi**k))
-        if k % 2 == 0 and k > 0 and lo <= 0 <= hi:
-            a = 0.0
-        return a, b
-    if isinstance(spec, Product):
-        corners = [_times(a, b) for a in B[spec.i] for b in B[spec.j]]
-        lo_i, hi_i = B[spec.i]
-        lo_j, hi_j = B[spec.j]
-        if lo_i < 0 < hi_i or lo_j < 0 < hi_j:  # 0 * inf corners: products span 0
-            corners.append(0.0)
-        return min(corners), max(corners)
-    if isinstance(spec, Legendre):
-        return _legendre_min(spec.degree), 1.0
-    if isinstance(spec, Pairwise):
-        # Bilinear in the two factors, each in [min P_d, 1]: extremes at corners.
-        return min(_legendre_min(spec.a), _legendre_min(spec.b)), 1.0
-    if isinstance(spec, Indicator):
-        return _bin_range(((spec.low, spec.high),), (B[spec.i],))
-    if isinstance(spec, Indicator2):
-        return _bin_range((spec.box_i, spec.box_j), (B[spec.i], B[spec.j]))
-    return None  # Custom: unknown range
-
-
-def _bin_range(intervals, rows):
-    """Range of the probability of a bin: 1 if it covers the box, 0 if it misses it."""
-    meets = all(max(a, lo) < min(b, hi) for (a, b), (lo, hi) in zip(intervals, rows))
-    covers = all(a <= lo and b >= hi for (a, b), (lo, hi) in zip(intervals, rows))
-    return (1.0 if covers else 0.0), (1.0 if meets else 0.0)
+    return kind_of(spec).range(spec, B)
 
 
 def _range_reason(spec, B) -> str:
@@ -294,21 +260,13 @@ def _range_reason(spec, B) -> str:
             f"[{_fmt(spec.box_j[0])}, {_fmt(spec.box_j[1])})"
         )
         where = f"{where} x bounds[{spec.j}] = {_fmt_row(B[spec.j])}"
-    else:
+    elif isinstance(spec, Indicator):
         interval = f"[{_fmt(spec.low)}, {_fmt(spec.high)})"
+    else:  # a kind without its own wording
+        return f"the range of {spec!r} on the box"
     a, b = _feature_range(spec, B)
     if b == 0.0:
         return f"as {interval} misses {where} (up to a null set), so it must be 0"
     if a == 1.0:
         return f"as {interval} covers {where} (up to a null set), so it must be 1"
     return "the range of a probability"
-
-
-@functools.lru_cache(maxsize=64)
-def _legendre_min(d: int) -> float:
-    """Minimum of the Legendre polynomial ``P_d`` on ``[-1, 1]``."""
-    c = np.zeros(d + 1)
-    c[d] = 1.0
-    crit = np.polynomial.legendre.legroots(np.polynomial.legendre.legder(c))
-    t = np.concatenate([[-1.0, 1.0], np.real(crit[np.abs(np.imag(crit)) < 1e-12])])
-    return float(np.polynomial.legendre.legval(np.clip(t, -1.0, 1.0), c).min())

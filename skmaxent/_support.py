@@ -12,8 +12,8 @@ import numpy as np
 
 from skmaxent._feasibility import _fmt_row
 from skmaxent._validation import infer_bounds
+from skmaxent.core.features import Growth, kind_of
 from skmaxent.core.hmc import BOX
-from skmaxent.features import Custom, Moment, Product
 
 __all__ = [
     "walls_of",
@@ -41,12 +41,30 @@ def walls_of(bounds) -> np.ndarray | None:
 
 
 def _powers(specs):
-    """``{i: {power k: index of Moment(i, k)}}``."""
+    """``{i: {power k: index of the feature x_i^k}}`` (Moment), by growth rule."""
     powers = {}
     for k, spec in enumerate(specs):
-        if isinstance(spec, Moment):
-            powers.setdefault(spec.i, {})[spec.power] = k
+        growth = kind_of(spec).growth(spec)
+        if isinstance(growth, tuple) and len(growth) == 1:
+            ((i, power),) = growth
+            powers.setdefault(i, {})[power] = k
     return powers
+
+
+def _couplings(specs):
+    """``[(k, i, j)]`` of the features growing as ``x_i x_j`` (Product)."""
+    out = []
+    for k, spec in enumerate(specs):
+        growth = kind_of(spec).growth(spec)
+        if isinstance(growth, tuple) and len(growth) == 2:
+            (i, _), (j, _) = growth
+            out.append((k, i, j))
+    return out
+
+
+def _unknown_growth(specs) -> bool:
+    """Whether a feature's growth on an open support is unknown (Custom)."""
+    return any(kind_of(s).growth(s) == Growth.UNKNOWN for s in specs)
 
 
 def check_support(specs, bounds, names) -> None:
@@ -62,7 +80,7 @@ def check_support(specs, bounds, names) -> None:
     walls = walls_of(bounds)
     if walls is None:
         return
-    if any(isinstance(s, Custom) for s in specs):
+    if _unknown_growth(specs):
         raise ValueError(
             "Custom features need finite bounds: their growth on an open "
             "support is unknown, so a normalisable density cannot be checked; "
@@ -101,10 +119,8 @@ def check_support(specs, bounds, names) -> None:
 def _check_products(specs, bounds, names, walls) -> None:
     """A product with an open axis needs that axis's square (or higher) too."""
     powers = _powers(specs)
-    for k, spec in enumerate(specs):
-        if not isinstance(spec, Product):
-            continue
-        for i in (spec.i, spec.j):
+    for k, *axes in _couplings(specs):
+        for i in axes:
             if walls[i] != BOX and max(powers.get(i, {}), default=0) < 2:
                 raise ValueError(
                     f"features[{k}] ({names[k]!r}) multiplies x{i}, unbounded "
@@ -147,9 +163,9 @@ def confinement(specs, coef, bounds) -> str | None:
     Q = np.zeros((len(quad), len(quad)))
     for i in quad:
         Q[pos[i], pos[i]] = -coef[powers[i][2]]
-    for k, spec in enumerate(specs):
-        if isinstance(spec, Product) and spec.i in pos and spec.j in pos:
-            a, b = pos[spec.i], pos[spec.j]
+    for k, i, j in _couplings(specs):
+        if i in pos and j in pos:
+            a, b = pos[i], pos[j]
             Q[a, b] = Q[b, a] = Q[a, b] - coef[k] / 2
     line = np.array([walls[i] == 0 for i in quad])
     Q_ll = Q[np.ix_(line, line)]
@@ -183,7 +199,7 @@ def infer_support(specs, X) -> np.ndarray:
     support.
     """
     B = infer_bounds(X)
-    if any(isinstance(s, Custom) for s in specs):
+    if _unknown_growth(specs):
         return B
     powers = _powers(specs)
     varies = np.ptp(X, axis=0) > 0
@@ -201,7 +217,7 @@ def infer_support(specs, X) -> np.ndarray:
 def _coupled(specs, axes) -> bool:
     """Whether a Product couples two of ``axes``."""
     axes = set(axes)
-    return any(isinstance(s, Product) and s.i in axes and s.j in axes for s in specs)
+    return any(i in axes and j in axes for _, i, j in _couplings(specs))
 
 
 def _full_rank(X, rtol=1e-8) -> bool:

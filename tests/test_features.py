@@ -611,7 +611,7 @@ def test_sparse_graph_takes_no_n_by_n_matrix():
     specs = [Moment(i, k) for i in range(n) for k in (1, 2)]
     specs += [Product(i, j) for i, j in edges] + list(pairwise(edges, 3))
     fm = compile_features(specs, n)
-    assert not fm._dense_prod
+    assert not fm.group(Product).dense
     coef = jnp.ones(fm.n_features_out)
     lo, hi = -jnp.ones(n), jnp.ones(n)
     X = jnp.zeros((8, n))

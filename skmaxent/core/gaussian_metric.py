@@ -62,13 +62,13 @@ def quadratic_block(fm):
     n = fm.n_features_in
     lin, sq = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
     prod, pi, pj = [], [], []
-    for k, s in enumerate(fm.specs):
-        if type(s) is sp.Moment and s.power in (1, 2):
-            (lin if s.power == 1 else sq)[s.i] = k
-        elif type(s) is sp.Product:
-            prod.append(k)
-            pi.append(min(s.i, s.j))
-            pj.append(max(s.i, s.j))
+    if (mom := fm.group(sp.Moment)) is not None:
+        for power, out in ((1, lin), (2, sq)):
+            sel = mom.power == power
+            out[mom.i[sel]] = mom.positions[sel]
+    if (pairs := fm.group(sp.Product)) is not None:
+        prod = pairs.positions
+        pi, pj = np.minimum(pairs.i, pairs.j), np.maximum(pairs.i, pairs.j)
     if n < 2 or (lin < 0).any() or (sq < 0).any() or len(prod) != n * (n - 1) // 2:
         return None
     order = np.lexsort((pj, pi))
