@@ -10,7 +10,7 @@ a minority of chains stuck in a steep tail must not shrink everyone's step).
 :func:`run_chunk` runs ``config.chunk_size`` iterations in one ``lax.scan``;
 the host sees the state only between chunks.
 
-The objective (:class:`~skmaxent.core.dual.Dual`,
+The objective (:class:`~skmaxent.core.dual.Dual`, :class:`~skmaxent.core.mle.MLE`,
 :class:`~skmaxent.core.smm.SMM`) and :class:`~skmaxent.core.problem.LoopConfig`
 are static; the :class:`~skmaxent.core.problem.Problem` and
 :class:`~skmaxent.core.problem.Phase` are traced, so fits of equal shapes and
