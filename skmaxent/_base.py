@@ -1,6 +1,7 @@
-"""The scikit-learn shell shared by the chain estimators (MaxEntDual, MomentMatching).
+"""The scikit-learn shell shared by the chain estimators.
 
-It validates input, restores the estimator when a fit fails, places the
+The shell of MaxEntDual, MomentMatchingEBM and MaxLikelihoodEBM. It
+validates input, restores the estimator when a fit fails, places the
 chains, hands one problem to the core's loop through the host loop, turns
 the result into fitted attributes (with ``log Z`` by AIS), and answers
 ``sample``, ``score_samples``, ``energy`` and ``transform`` from one core
@@ -19,27 +20,24 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skmaxent import _host, _logz
+from skmaxent._arrays import f32 as _f32
 from skmaxent._data import (
     feature_values,
     fit_input,
     key_from_random_state,
-    keys_from_random_state,
     row_blocks,
     validate_X,
 )
 from skmaxent._settings import Settings
 from skmaxent._starts import chain_sharding, place_chains, to_host
-from skmaxent._support import clip_unit, to_unit, to_user
+from skmaxent._support import box_geometry, clip_unit
 from skmaxent.core import chains, loop
+from skmaxent.core.energy import to_unit, to_user
 from skmaxent.core.hmc import HMCParams, ReflectiveHMC
 from skmaxent.core.presets import PRESETS
 from skmaxent.core.problem import LoopConfig
 
 __all__ = ["_BaseEBM"]
-
-
-def _f32(a):
-    return np.asarray(a, dtype=np.float32)
 
 
 class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
@@ -127,7 +125,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         (default: the fitted ones), for ``warm_start`` and ``sample``."""
         bounds = self.bounds_ if bounds is None else bounds
         box = self._box if box is None else box
-        return clip_unit(bounds, to_unit(box, self.chains_))
+        return clip_unit(bounds, to_unit(box_geometry(box), self.chains_))
 
     def _initial_step_size(self) -> float:
         if self.step_size == "auto":
@@ -206,7 +204,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.converged_ = bool(result.converged and trusted)
         self.moment_error_ = float(result.error)
         self.step_size_ = float(state.params.step_size)
-        self.chains_ = to_user(box, positions)
+        self.chains_ = to_user(box_geometry(box), positions)
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = result.history
@@ -386,14 +384,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         )
         kept = positions[s.sample_burn_in + s.sample_thin - 1 :: s.sample_thin]
         U = np.asarray(kept, dtype=np.float64).reshape(-1, pos.shape[1])[:n_samples]
-        return to_user(self._box, U)
+        return to_user(box_geometry(self._box), U)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
-
-
-def split_key(random_state, n: int):
-    """``n`` JAX keys from a scikit-learn ``random_state`` (no program compiled)."""
-    return keys_from_random_state(random_state, n)

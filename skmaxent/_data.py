@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from skmaxent._arrays import pad
 from skmaxent._support import check_support, infer_support, reference_box
 from skmaxent._validation import (
     check_bounds,
@@ -127,10 +128,7 @@ def row_blocks(X, block: int):
     """
     for start in range(0, X.shape[0], block):
         rows = np.asarray(X[start : start + block], dtype=np.float32)
-        m = rows.shape[0]
-        padded = np.zeros((block, rows.shape[1]), dtype=np.float32)
-        padded[:m] = rows
-        yield start, m, padded
+        yield start, rows.shape[0], pad(rows, block)
 
 
 def _box32(bounds):

@@ -4,7 +4,8 @@ It drives any chain fit given a ``run_chunk(state, phase)`` function: it
 reads each chunk's :class:`~skmaxent.core.loop.ChunkInfo`, decides the next
 :class:`~skmaxent.core.problem.Phase` (verify, learn, average) and when to
 stop, keeps the Polyak–Ruppert average on the host, and never writes the
-core's state nor sees the estimator.
+core's state. The estimator itself is read in one place only:
+:func:`unconverged` takes its ``tol`` and ``max_iter`` for the warning.
 """
 
 from typing import Any, NamedTuple

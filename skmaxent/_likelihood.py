@@ -1,11 +1,11 @@
 """Shell-side glue of MaxLikelihoodEBM: its default box, its traced rows, the
 held-out split and early stopping (NumPy, one jitted core call per window)."""
 
-import math
-
 import jax
 import numpy as np
 
+from skmaxent._arrays import f32 as _f32
+from skmaxent._arrays import pad, pow2
 from skmaxent._data import feature_values
 from skmaxent.core.mle import Data, held_out_loss
 
@@ -37,13 +37,11 @@ def check_validation(early_stopping, fraction, n_rows) -> None:
         )
 
 
-def _padded(U, w, size):
-    """Rows ``U`` and weights ``w`` padded with zero-weight rows to ``size``."""
-    out = np.zeros((size, U.shape[1]), np.float32)
-    out[: len(U)] = U
-    weights = np.zeros(size, np.float32)
-    weights[: len(w)] = w
-    return out, weights
+def _padded(U, w):
+    """Rows ``U`` and weights ``w`` padded with zero-weight zero rows to a
+    power of two (shapes in few buckets: few compiles)."""
+    size = pow2(len(U))
+    return pad(U, size), pad(w, size)
 
 
 def widen(bounds):
@@ -54,11 +52,6 @@ def widen(bounds):
     return np.stack([centre - r, centre + r], axis=1)
 
 
-def _pow2(n: int) -> int:
-    """The power of two at or above ``n`` (shapes in few buckets: few compiles)."""
-    return 1 << max(0, math.ceil(math.log2(max(n, 1))))
-
-
 class EarlyStop:
     """Early stopping on the held-out generalised score-matching loss.
 
@@ -67,8 +60,7 @@ class EarlyStop:
     """
 
     def __init__(self, energy, geo, U, w, patience):
-        size = _pow2(len(U))
-        self.U, self.w = _padded(U, w, size)
+        self.U, self.w = _padded(U, w)
         self.energy, self.geo, self.patience = energy, geo, patience
         self.scores, self.best, self.best_score, self.bad = [], None, np.inf, 0
 
@@ -80,10 +72,6 @@ class EarlyStop:
         else:
             self.bad += 1
         return self.bad >= self.patience
-
-
-def _f32(a):
-    return np.asarray(a, dtype=np.float32)
 
 
 def split(X, w, early, fraction, key):
@@ -118,5 +106,5 @@ def training_data(fm, X, w, box, standardisation, linear, reg, key) -> Data:
         U, weights = np.zeros((0, n), np.float32), np.zeros(0, np.float32)
         return Data(np.float32(reg), second, U, weights, np.int32(0), raw)
     width = box[:, 1] - box[:, 0]
-    U, weights = _padded((X - box[:, 0]) / width, w / w.mean(), _pow2(len(X)))
+    U, weights = _padded((X - box[:, 0]) / width, w / w.mean())
     return Data(np.float32(reg), none, U, weights, np.int32(len(X)), raw)

@@ -45,15 +45,12 @@ from skmaxent.core.gaussian_metric import block_reference
 __all__ = ["pool", "log_partition", "missed_mass"]
 
 
-def pool(log_weights) -> tuple[float, float, float]:
-    """``(log Z, its standard error, ESS)`` of pooled log-weights (NumPy)."""
+def pool(log_weights) -> tuple[float, float]:
+    """``(log Z, its standard error)`` of pooled log-weights, in float64 on
+    the host (:func:`skmaxent.core.ais.summarize` with NumPy)."""
     lw = np.asarray(log_weights, np.float64)
-    n = lw.size
-    log_z = float(logsumexp(lw) - np.log(n))
-    w = np.exp(lw - np.max(lw))
-    std = float(np.std(w) / (np.sqrt(n) * np.mean(w)))
-    ess = float(np.exp(2 * logsumexp(lw) - logsumexp(2 * lw)))
-    return log_z, std, ess
+    info = ais.summarize(lw, xp=np, logsumexp=logsumexp)
+    return float(info.log_z), float(info.log_z_std)
 
 
 def missed_mass(chains, particles, log_weights, min_shift=0.5):
@@ -141,7 +138,7 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
         state.params,
         2 * est._settings.sample_burn_in,
     )[-1]
-    inverse, inverse_std, _ = pool(np.asarray(reverse(start=burned).log_weights))
+    inverse, inverse_std = pool(np.asarray(reverse(start=burned).log_weights))
     upper = -inverse
     gap = upper - log_z
     if np.isfinite(gap) and gap > 3 * math.hypot(std, inverse_std) + 0.01:
@@ -185,13 +182,8 @@ def settle(key, est, energy, theta, geo, result):
     """``result`` with its chains moved ``Settings.settle_steps`` HMC
     transitions at ``theta`` (their cache evaluated there): the chains of the
     returned model, for ``chains_``, ``sample``, the AIS reference and the
-    chain check, where ``theta`` is not the iterate the chains followed.
-
-    Measured (breast cancer, 5 standardised columns, an MLP (32, 32) energy
-    averaged over 200 iterations, 15 fits): the chains as training left them
-    were flagged by the chain check on 5 fits (texture mean +0.46 on the
-    chains, -0.20 under the returned model by importance sampling); after
-    100 transitions at the average, on none.
+    chain check, where ``theta`` is not the iterate the chains followed
+    (why: ``docs/decisions.md``).
     """
     state = result.state
     moved = chains.settle(
@@ -292,7 +284,7 @@ def _forward(run, settings, bar):
         info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
         particles.append(info.positions)
-        log_z, std, _ = pool(np.concatenate(weights))
+        log_z, std = pool(np.concatenate(weights))
         n_total += 1
         if bar is not None:
             bar.update(1)

@@ -3,21 +3,19 @@
 import jax
 import numpy as np
 
-from skmaxent._base import _BaseEBM, split_key
+from skmaxent._arrays import f32 as _f32
+from skmaxent._base import _BaseEBM
+from skmaxent._data import keys_from_random_state
 from skmaxent._host import Rule
 from skmaxent._starts import data_start, gaussian_start
-from skmaxent._support import confinement, reference_coef, to_unit, walls_of
+from skmaxent._support import box_geometry, confinement, reference_coef, walls_of
 from skmaxent.core import penalties, programs
 from skmaxent.core.dual import Dual, n_groups
-from skmaxent.core.energy import Geometry, Linear, unit_geometry
+from skmaxent.core.energy import Geometry, Linear, to_unit, unit_geometry
 from skmaxent.core.gaussian_metric import GaussianMove, quadratic_block
 from skmaxent.core.problem import Problem, identity_report
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.priors import check_marginal_priors, prior_fields
-
-
-def _f32(a):
-    return np.asarray(a, dtype=np.float32)
 
 
 class MaxEntDual(_BaseEBM):
@@ -42,18 +40,10 @@ class MaxEntDual(_BaseEBM):
         (``Moment``, ``Product``, ``Indicator``, ``Legendre``, ``Custom``).
     bounds : array-like of shape (n_features_in_, 2), default=None
         The support, one ``(lo, hi)`` row per variable; ``lo`` may be
-        ``-inf`` and ``hi`` ``+inf`` (a variable bounded on one side, such as
-        a cost ``[0, inf)``, or on neither). On an open side the features
-        must give a density: the second moment ``Moment(i, 2)`` with an even
-        highest power on the line, a mean or a second moment on a half-line,
-        no ``Legendre`` or ``Custom`` features; a product with an open axis
-        needs that axis's square (a ``ValueError`` says which is missing).
-        ``None`` with ``X``: every variable whose features allow it (the
-        default ``"quadratic"`` does, for every non-constant column) is
-        unbounded, so no held-out row ever falls outside the support; the
-        others get the data's range widened by 5% on each side, outside
-        which the density is zero (``score_samples`` warns with the count).
-        Required with ``moments``.
+        ``-inf`` and ``hi`` ``+inf``. On an open side the features must give
+        a density (a ``ValueError`` says what is missing). ``None`` with
+        ``X``: every variable whose features allow it is unbounded, the
+        others get the data's range widened by 5%. Required with ``moments``.
     alpha : float, default=0.0
         L2 penalty on ``coef_``.
     roughness : float, default=0.0
@@ -65,84 +55,37 @@ class MaxEntDual(_BaseEBM):
         Leapfrog steps per HMC transition.
     step_size : "auto" or float, default="auto"
         HMC step size in the chains' unit coordinates (the box mapped to
-        ``[0, 1]^n``; on an open axis, its reference interval, the data's or
-        the targets' mean plus or minus 3 standard deviations); ``"auto"``
-        tracks the median chain's acceptance towards 0.8 while the fit
-        learns, and keeps it fixed once converged.
+        ``[0, 1]^n``); ``"auto"`` tracks an acceptance rate of 0.8 while the
+        fit learns.
     learning_rate : float, default=0.05
         Scale of the damped natural-gradient (Newton) step on the dual in
-        standardised coordinates. The persistent chains lag the parameters
-        by a few iterations; much larger values (0.2) can make the two feed
-        back on each other and drift on strongly correlated targets. Up to
-        1,024 features the step solves with a dense Fisher matrix (a moving
-        average of ``Cov[f]``); above, it is matrix-free: 10 preconditioned
-        conjugate-gradient iterations on Fisher-vector products from the
-        current chains in the feature map's matrix form (``O(n_chains n²)``
-        for quadratic features; no ``p x p`` nor ``n_chains x p`` matrix),
-        damped by 0.3 of the Fisher's mean diagonal; the convergence rule's
-        standard error then comes from 32 groups of chains. That path
-        guarantees the moment equations as the dense one does, but resolves
-        parameter directions the moments barely see more slowly. With as
-        many features as chains or more, the dense step is damped by 0.3 too
-        (the chains' Fisher is then rank-deficient). The step is clipped to
-        a (damped) Fisher norm of ``0.5 sqrt(n_features_in_)`` (a KL budget per
-        variable) before ``learning_rate`` scales it. ``alpha`` and
-        ``roughness`` are one sparse penalty operator on both paths.
+        standardised coordinates. Much larger values (0.2) can drift on
+        strongly correlated targets.
     max_iter : int, default=2000
         Maximum number of iterations (one HMC transition of every chain and
         one parameter step each).
     tol : float, default=1e-3
         Tolerance on the standardised moment error
-        ``max_k |E[f_k] - mu_k| / s_k``, ``s_k`` the standard deviation of
-        ``f_k`` under the uniform distribution on the box (on an open axis,
-        on its reference interval; see ``step_size``). The fit has
-        converged when, on a window of 50 iterations, ``max_k (|e_k| - z SE_k)
-        < tol``, with ``e_k`` the window mean of the chains' standardised
-        residual, ``SE_k`` its Monte Carlo standard error (the spread of the
-        chains' window means over ``sqrt(n_chains)``) and ``z`` the two-sided
-        5% normal quantile Bonferroni-corrected for the number of features
-        (1.96 for one, 3.5 for 230): the error is indistinguishable from one
-        below ``tol``. With ``alpha`` or ``roughness``, ``e_k`` includes the
-        penalty's gradient (zero at the penalised optimum). The iterates are then
-        averaged (Polyak–Ruppert), at least 200 iterations and, without
-        priors, until the average's own Monte Carlo error is at most 0.05
-        model sd per feature (Bonferroni), up to 2,000; a fit that does not
-        converge returns the mean of its last window's iterates.
+        ``max_k |E[f_k] - mu_k| / s_k`` (``s_k`` the sd of ``f_k`` under the
+        uniform distribution on the box): the fit has converged when, on a
+        window of 50 iterations, that error is indistinguishable from one
+        below ``tol`` given its Monte Carlo error; the iterates are then
+        averaged.
     warm_start : bool, default=False
         Continue from the previous fit's ``coef_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"
-        Starting parameters. ``"score_matching"`` solves the generalised
-        score-matching equations on the box (weight ``(x - lo)(hi - x)`` per
-        axis) for ``coef`` in one linear solve from ``X``, starts the chains
-        on rows of ``X``, and runs them at that fixed start for one window:
-        if the convergence rule (see ``tol``) holds, that start is the fit
-        and no parameter step is taken; otherwise learning continues from it.
-        It needs ``X`` and features differentiable in ``x`` (no
-        ``Indicator``); on an open axis the weight is the distance to the
-        one wall, or 1 on the line, and a solution that is not a density
-        there is rejected. ``"zero"`` starts from the uniform distribution
-        (on an open axis, from the Gaussian of its reference interval, or
-        the exponential decaying from its wall).
-        ``"auto"`` uses score matching when it applies; for ``fit(moments=...)``
-        with the ``"quadratic"`` preset it starts, in the same verified way,
-        from the Gaussian with the target means and covariance (the max-ent
-        solution when the box is wide); otherwise (indicator features,
-        ``warm_start``) it starts from zero. Every fit is checked once more
-        by the ``log Z`` run: where the model's annealed draws lie far from
-        the chains (mass the chains never reached, so neither the
-        verification nor the moments could see it), the fit warns and sets
-        ``converged_`` to False, except that ``"auto"`` drops a fit from a
-        score-matching or Gaussian start (ended there or learned from there)
-        and refits from zero, itself checked; so it does when such a fit
-        ends without a density on an open support (``init_`` says which
-        start the fit used).
+        Starting parameters. ``"score_matching"``: one linear solve of the
+        score-matching equations from ``X`` (features differentiable in
+        ``x``), verified on chains for one window. ``"zero"``: the uniform
+        distribution (on an open axis, a reference density). ``"auto"``:
+        score matching when it applies, the Gaussian of the targets for
+        ``fit(moments=...)`` with the ``"quadratic"`` preset, else zero; a
+        fit from such a start that the ``log Z`` run flags is refitted from
+        zero.
     devices : int or None, default=None
-        JAX devices the chains are sharded over (a 1-D mesh named
-        ``"chains"``; parameters replicated). ``None`` uses all devices when
-        there are several and they divide ``n_chains``, else one. An int asks
-        for exactly that many (``n_chains`` must be a multiple). On CPU,
-        ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (set before
-        JAX is imported) splits the cores into two devices.
+        JAX devices the chains are sharded over. ``None`` uses all devices
+        when there are several and they divide ``n_chains``, else one; an
+        int asks for exactly that many (``n_chains`` must be a multiple).
     random_state : int, RandomState instance or None, default=None
         Seeds the chains, the annealed importance sampler and the fit.
     verbose : int, default=0
@@ -151,16 +94,8 @@ class MaxEntDual(_BaseEBM):
         Extension of the contract: each
         ``MarginalPrior(i, edges, probs, strength, kind)`` subtracts
         ``strength * Phi(p_hat, probs)`` from the dual, ``p_hat`` the model's
-        bin probabilities of ``x_i`` on ``edges`` and ``Phi`` a (generalised)
-        KL divergence or half a squared distance. Fitted from ``X`` this is a
-        penalised maximum likelihood: the moments then match only as far as
-        the prior allows. The convergence rule's residual includes the
-        prior's gradient, and its standard error comes from the spread of the
-        last 4 windows' means (batch means, Student's quantile), which sees
-        the prior's extra noise. That gradient, ``Cov[1_bins, f]ᵀ dPhi/dp_hat``, is
-        estimated from the same chains without a covariance matrix (the
-        split-half estimator of :class:`MomentMatchingEBM`); ``kind="kl"``
-        floors ``p_hat`` at ``0.5 / n_chains``. Needs ``n_chains >= 4``.
+        bin probabilities of ``x_i`` on ``edges`` and ``Phi`` a divergence
+        from ``probs``. Needs ``n_chains >= 4``.
 
     Attributes
     ----------
@@ -190,15 +125,15 @@ class MaxEntDual(_BaseEBM):
         dx`` in user units, so that ``score_samples(x) = -energy(x) -
         log_partition_`` inside the box.
     log_partition_std_ : float
-        Its standard error. AIS runs of ``n_chains`` particles and 100
-        temperatures from a Gaussian fitted to the chains are pooled until it
-        is at most 0.05 nats (at most 8 runs; a larger one is warned about).
+        Its standard error (AIS runs are pooled until it is at most 0.05
+        nats; a larger one is warned about).
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (the chains' ``max_k |e_k|``),
         ``"acceptance"``, ``"step_size"``, and ``"phase"`` (``"verify"`` at a
         fixed score-matching or Gaussian start, ``"learn"``, ``"average"``).
     init_ : str
-        The start used: ``"score_matching"``, ``"gaussian"`` or ``"zero"``.
+        The start used: ``"score_matching"``, ``"gaussian"`` or ``"zero"``
+        (also for a warm start, which continues the previous fit).
 
     See Also
     --------
@@ -288,14 +223,14 @@ class MaxEntDual(_BaseEBM):
                     "'zero'."
                 )
             if phi is not None and why is None:
-                return phi, to_unit(box, rows), "score_matching"
+                return phi, to_unit(box_geometry(box), rows), "score_matching"
         elif X is None and init == "auto":
             gauss = gaussian_start(fm, mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
                 pos = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
                 pos = np.clip(pos, bounds[:, 0], bounds[:, 1])
-                return coef0 * std, to_unit(box, pos), "gaussian"
+                return coef0 * std, to_unit(box_geometry(box), pos), "gaussian"
         pos = jax.random.uniform(key, (self.n_chains, fm.n_features_in))
         coef0 = reference_coef(fm.specs, box, bounds)
         return coef0 * std, np.asarray(pos), "zero"
@@ -303,9 +238,7 @@ class MaxEntDual(_BaseEBM):
     def _matrix_free(self, p) -> bool:
         """Whether the natural step is matrix-free (else a dense Fisher EMA):
         above ``dense_max_features`` or with as many features as chains,
-        whose Fisher then has rank below ``p`` (the dense step amplified the
-        unseen directions by ``1 / damping``: the 300-variable chain MRF blew
-        up; matrix-free, 550 iterations and 38 s against 700 and 184 s)."""
+        whose Fisher then has rank below ``p`` (``docs/decisions.md``)."""
         return p > self._settings.dense_max_features or p >= self.n_chains
 
     def _solver(self, fm, matrix_free) -> str:
@@ -354,7 +287,7 @@ class MaxEntDual(_BaseEBM):
                 f"chains in two halves of at least 2); got n_chains={self.n_chains}."
             )
         mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
-        key, k_init, k_ais = split_key(self.random_state, 3)
+        key, k_init, k_ais = keys_from_random_state(self.random_state, 3)
         warm = self._warm(fm)
         problem = self._problem(fm, bounds, box, mu, mean, std, priors)
         cg = self._matrix_free(fm.n_features_out)

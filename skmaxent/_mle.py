@@ -6,9 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from skmaxent._base import _BaseEBM, split_key
+from skmaxent._base import _BaseEBM
 from skmaxent._centring import shift_map
-from skmaxent._data import feature_means
+from skmaxent._data import feature_means, keys_from_random_state
 from skmaxent._host import Rule
 from skmaxent._likelihood import (
     AUTO_RATE,
@@ -20,16 +20,13 @@ from skmaxent._likelihood import (
 )
 from skmaxent._settings import Settings
 from skmaxent._smm import MomentMatchingEBM
-from skmaxent._support import to_unit
+from skmaxent._support import box_geometry
 from skmaxent.core.energy import Linear as LinearEnergy
+from skmaxent.core.energy import to_unit
 from skmaxent.core.mle import MLE
 from skmaxent.energies import Linear
 
 __all__ = ["MaxLikelihoodEBM"]
-
-
-def _f32(a):
-    return np.asarray(a, dtype=np.float32)
 
 
 class MaxLikelihoodEBM(_BaseEBM):
@@ -88,11 +85,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         Hold out ``validation_fraction`` of the rows of ``X`` and stop when
         their generalised score-matching loss (see Notes) has not improved
         for ``n_iter_no_change`` windows of 50 iterations; the fit is then
-        the best window's mean iterate (also when ``max_iter`` ends it). Off
-        by default: the linear energy is a convex fit regularised by
-        ``alpha`` that should see every row (as :class:`MaxEntDual` does),
-        and for neural energies the criterion is noisy (it involves second
-        derivatives of the energy) -- use it for small data sets and large
+        the best window's mean iterate. Meant for small data sets and large
         networks.
     validation_fraction : float, default=0.1
         Fraction of the rows held out for early stopping.
@@ -112,21 +105,10 @@ class MaxLikelihoodEBM(_BaseEBM):
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
         Tolerance of the convergence rule, checked on windows of 50
-        iterations. Linear energy: :class:`MaxEntDual`'s rule on the
-        likelihood's penalised gradient in standardised features (the
-        standardised moment error plus the penalties' gradient),
-        ``max_k (|e_k| - z SE_k) < tol``, ``SE_k`` from the per-chain window
-        means and ``z`` the Bonferroni-corrected two-sided 5% normal
-        quantile. Other energies: the rule is on the penalised gradient (per
-        parameter): the mean of the last 16 windows' mean gradients (800
-        iterations) must be indistinguishable from one below ``tol``,
-        ``SE_k`` the spread of those means over 4 and ``z`` Student's
-        quantile with 15 degrees of freedom, Bonferroni-corrected over the
-        parameters (with fewer windows that quantile, for a network's
-        thousand parameters, would declare any noisy gradient zero). The
-        iterates are then averaged over the next 200 iterations (linear
-        energy: on until the average's own Monte Carlo error is at most 0.05
-        model sd per feature, Bonferroni, up to 2,000).
+        iterations: for the linear energy :class:`MaxEntDual`'s rule on the
+        penalised gradient in standardised features; for other energies the
+        same test on the penalised gradient over the last 16 windows. The
+        iterates are then averaged.
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_``.
     init : {"auto", "score_matching", "zero"}, default="auto"
@@ -345,7 +327,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         if self.bounds is None:  # held-out rows beyond the data's range stay in
             bounds = box = widen(bounds)
         linear, early = self._check_params(int(np.sum(w > 0)))
-        keys = split_key(self.random_state, 6)
+        keys = keys_from_random_state(self.random_state, 6)
         key, k_params, k_init, k_ais, k_split, k_batch = keys
         public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
         X, w, X_val, w_val = split(X, w, early, self.validation_fraction, k_split)
@@ -374,7 +356,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         objective = MLE(energy, LinearEnergy(fm), int(self.batch_size))
         stop = None
         if early:
-            U_val = to_unit(box, X_val)
+            U_val = to_unit(box_geometry(box), X_val)
             stop = EarlyStop(energy, problem.geo, U_val, w_val, self.n_iter_no_change)
         result = self._train(
             key,

@@ -9,8 +9,10 @@ import scipy.sparse.linalg
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent import _logz
-from skmaxent._base import _BaseEBM, split_key
+from skmaxent._arrays import f32 as _f32
+from skmaxent._base import _BaseEBM
 from skmaxent._centring import shift_map
+from skmaxent._data import keys_from_random_state
 from skmaxent._host import Rule
 from skmaxent._starts import data_start
 from skmaxent.core import penalties
@@ -21,10 +23,6 @@ from skmaxent.core.roughness import roughness_entries
 from skmaxent.core.smm import SMM
 from skmaxent.energies import MLP, Linear, check_energy
 from skmaxent.priors import check_marginal_priors, prior_fields
-
-
-def _f32(a):
-    return np.asarray(a, dtype=np.float32)
 
 
 class MomentMatchingEBM(_BaseEBM):
@@ -83,42 +81,23 @@ class MomentMatchingEBM(_BaseEBM):
         Maximum iterations (one HMC transition per chain and one Adam step).
     tol : float, default=1e-3
         Tolerance of the convergence rule, checked on windows of 50
-        iterations. Without a penalty (``alpha = roughness = 0``, no prior of
-        positive strength) it is :class:`MaxEntDual`'s rule on the
-        standardised moment error: ``max_k (|e_k| - z SE_k) < tol``, ``e_k``
-        the window mean of ``(E_chains[f_k] - mu_k) / s_k``, ``SE_k`` its
-        Monte Carlo standard error (spread of the per-chain window means over
-        ``sqrt(n_chains)``) and ``z`` the two-sided 5% normal quantile,
-        Bonferroni-corrected over the features. A penalty moves the optimum
-        away from matched moments, so then the rule is on the gradient of
-        ``J`` (per parameter, standardised for the linear energy): the mean
-        of the last 4 windows' mean gradients must be indistinguishable from
-        one below ``tol``, ``SE_k`` the spread of those 4 means over 2 and
-        ``z`` Student's quantile with 3 degrees of freedom,
-        Bonferroni-corrected over the parameters. The iterates are then
-        averaged (Polyak–Ruppert), at least 200 iterations and, without a
-        penalty, until the average's own Monte Carlo error is at most 0.05
-        model sd per feature (Bonferroni), up to 2,000; a fit that
-        does not converge returns the mean of its last window's iterates.
+        iterations: without a penalty, :class:`MaxEntDual`'s rule on the
+        standardised moment error; with ``alpha``, ``roughness`` or a prior,
+        the same test on the gradient of ``J`` over the last 4 windows. The
+        iterates are then averaged.
     warm_start : bool, default=False
         Continue from the previous fit's ``params_`` and ``chains_`` (Adam
         restarts).
     init : {"auto", "score_matching", "zero"}, default="auto"
         Starting parameters of the linear energy fitted from ``X``.
-        ``"score_matching"`` solves the generalised score-matching equations
-        on the box for ``coef`` in one linear solve (as in
-        :class:`MaxEntDual`), starts the chains on rows of ``X`` and runs
-        them at that fixed start for one window: if the (unpenalised)
-        convergence rule holds there, that start is the fit and no Adam step
-        is taken; otherwise learning continues from it. It needs the linear
-        energy, ``X`` and features differentiable in ``x``. ``"auto"`` uses
-        it when it applies (never with a penalty or a prior, whose optimum
-        it is not); ``"zero"`` starts from ``coef = 0`` (the uniform
-        distribution). Other energies start from their ``init``.
+        ``"score_matching"``: one linear solve of the score-matching
+        equations (as in :class:`MaxEntDual`), verified on chains for one
+        window. ``"auto"`` uses it when it applies (the linear energy,
+        features differentiable in ``x``, no penalty or prior);
+        ``"zero"`` starts from ``coef = 0``. Other energies start from their
+        ``init``.
     devices : int or None, default=None
-        JAX devices the chains are sharded over, as in :class:`MaxEntDual`
-        (a 1-D mesh named ``"chains"``; ``None`` uses all devices when there
-        are several and they divide ``n_chains``).
+        JAX devices the chains are sharded over, as in :class:`MaxEntDual`.
     random_state : int, RandomState instance or None, default=None
         Seeds the parameters' initialisation, the chains and the sampler.
     verbose : int, default=0
@@ -127,11 +106,8 @@ class MomentMatchingEBM(_BaseEBM):
         Extension of the contract: each
         ``MarginalPrior(i, edges, probs, strength, kind)`` adds
         ``strength * Phi(p_hat, probs)`` to ``J``, ``p_hat`` the model's bin
-        probabilities of ``x_i`` on ``edges`` estimated from the chains and
-        ``Phi`` a (generalised) KL divergence or half a squared distance.
-        Its gradient comes from the same covariance estimator (the bins are
-        indicator features whose residual is ``strength * dPhi/dp_hat``).
-        With ``kind="kl"`` ``p_hat`` is floored at ``0.5 / n_chains``.
+        probabilities of ``x_i`` on ``edges`` and ``Phi`` a divergence from
+        ``probs``.
 
     Attributes
     ----------
@@ -166,9 +142,8 @@ class MomentMatchingEBM(_BaseEBM):
         dx`` in user units, so that ``score_samples(x) = -energy(x) -
         log_partition_`` inside the box.
     log_partition_std_ : float
-        Its standard error. AIS runs of ``n_chains`` particles and 100
-        temperatures from a Gaussian fitted to the chains are pooled until it
-        is at most 0.05 nats (at most 8 runs; a larger one is warned about).
+        Its standard error (AIS runs are pooled until it is at most 0.05
+        nats; a larger one is warned about).
     history_ : dict of ndarray
         Per iteration: ``"moment_error"`` (``max_k`` of the standardised
         residual), ``"smm_loss"`` (``J`` with its penalties),
@@ -351,7 +326,7 @@ class MomentMatchingEBM(_BaseEBM):
         fm, bounds, mu, X, w, box = self._fit_input(X, moments, sample_weight)
         priors = check_marginal_priors(self.marginal_priors, bounds)
         linear = self._check_params()
-        key, k_params, k_init, k_ais = split_key(self.random_state, 4)
+        key, k_params, k_init, k_ais = keys_from_random_state(self.random_state, 4)
         public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
         # Polynomial features are matched in coordinates centred on the box
         # (same family, far better conditioned; see skmaxent._centring).

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import scipy.linalg
 
+from skmaxent._arrays import pad, pow2
 from skmaxent.core import score_matching
 from skmaxent.features import resolve_features
 
@@ -127,12 +128,9 @@ def _blas_controller():
 
 
 def _one_blas_thread():
-    """A context with one BLAS thread, for the host's small dense algebra.
-
-    Right after JAX's CPU work, a multi-threaded BLAS call on a few hundred
-    features waited about 0.19 s for its threads (2 cores: the score-matching
-    solve, 230 features, took 0.19 s in a fit against 0.008 s on one thread).
-    """
+    """A context with one BLAS thread, for the host's small dense algebra:
+    right after JAX's CPU work, a multi-threaded call waits for its threads
+    (``docs/decisions.md``)."""
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
@@ -144,12 +142,9 @@ def _padded_rows(X, sample_weight, bounds):
     eager ``jnp`` conversion would compile a program of its own."""
     keep = sample_weight > 0
     rows = (X[keep] - bounds[:, 0]) / (bounds[:, 1] - bounds[:, 0])
-    size = max(64, 1 << (rows.shape[0] - 1).bit_length())
-    U = np.empty((size, rows.shape[1]), np.float32)
-    U[: len(rows)], U[len(rows) :] = rows, rows[0]
-    w = np.zeros(size, np.float32)
-    w[: len(rows)] = sample_weight[keep] / sample_weight[keep].sum()
-    return U, w
+    size = pow2(len(rows), least=64)
+    w = sample_weight[keep] / sample_weight[keep].sum()
+    return pad(rows, size, fill=rows[0]), pad(w, size)
 
 
 def score_matching_start(fm, X, sample_weight, bounds, std, ridge=1e-6, walls=None):

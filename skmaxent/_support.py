@@ -12,6 +12,7 @@ import numpy as np
 
 from skmaxent._feasibility import _fmt_row
 from skmaxent._validation import infer_bounds
+from skmaxent.core.energy import Geometry
 from skmaxent.core.features import Growth, kind_of
 from skmaxent.core.hmc import BOX
 
@@ -22,8 +23,7 @@ __all__ = [
     "infer_support",
     "reference_box",
     "reference_coef",
-    "to_unit",
-    "to_user",
+    "box_geometry",
     "clip_unit",
 ]
 
@@ -307,14 +307,12 @@ def reference_coef(specs, box, bounds) -> np.ndarray:
     return coef
 
 
-def to_unit(box, x):
-    """Points ``x`` (..., n) in user units as unit coordinates of ``box``."""
-    return (x - box[:, 0]) / (box[:, 1] - box[:, 0])
-
-
-def to_user(box, u):
-    """Unit coordinates ``u`` (..., n) of ``box`` in user units."""
-    return box[:, 0] + u * (box[:, 1] - box[:, 0])
+def box_geometry(box):
+    """``box`` (n, 2) as the ``low`` and ``high`` of a
+    :class:`~skmaxent.core.energy.Geometry` (its other fields None): enough
+    for :func:`~skmaxent.core.energy.to_unit` and
+    :func:`~skmaxent.core.energy.to_user` on the host, in the box's dtype."""
+    return Geometry(box[:, 0], box[:, 1], None, None, None)
 
 
 def clip_unit(bounds, u):

@@ -1,7 +1,7 @@
 """Marginal priors: a penalty pulling one variable's histogram towards given bins.
 
-A module of its own because ``features.py`` is already past the size limit
-and a prior is a penalty (a hyper-parameter of the fit), not a feature.
+A module of its own, not in ``features.py``: a prior is a penalty (a
+hyper-parameter of the fit), not a feature.
 """
 
 import math

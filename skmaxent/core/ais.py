@@ -56,18 +56,20 @@ class AISInfo(NamedTuple):
     positions: Array | None = None
 
 
-def summarize(log_weights: Array) -> AISInfo:
+def summarize(log_weights: Array, xp=jnp, logsumexp=logsumexp) -> AISInfo:
     """Estimate, delta-method standard error and ESS from log-weights (N,).
 
     Weights are shifted by their maximum before exponentiating, which
-    cancels in every ratio below.
+    cancels in every ratio below. ``xp`` and ``logsumexp`` are the array
+    namespace and its ``logsumexp``: JAX's by default; the shell passes
+    NumPy's and SciPy's to pool runs' float64 weights on the host.
     """
     n = log_weights.shape[0]
-    log_n = jnp.log(jnp.asarray(n, log_weights.dtype))
+    log_n = xp.log(xp.asarray(n, log_weights.dtype))
     log_z = logsumexp(log_weights) - log_n
-    w = jnp.exp(log_weights - jnp.max(log_weights))
-    log_z_std = jnp.std(w) / (jnp.sqrt(jnp.asarray(n, w.dtype)) * jnp.mean(w))
-    ess = jnp.exp(2.0 * logsumexp(log_weights) - logsumexp(2.0 * log_weights))
+    w = xp.exp(log_weights - xp.max(log_weights))
+    log_z_std = xp.std(w) / (xp.sqrt(xp.asarray(n, w.dtype)) * xp.mean(w))
+    ess = xp.exp(2.0 * logsumexp(log_weights) - logsumexp(2.0 * log_weights))
     return AISInfo(log_z=log_z, log_z_std=log_z_std, ess=ess, log_weights=log_weights)
 
 

@@ -34,19 +34,14 @@ __all__ = [
 
 #: XLA options of every program compiled for the CPU. LLVM optimisation level
 #: 1 of 0..3 (XLA's default is 2) cuts the compile time of the training chunk
-#: and of AIS by about a fifth with the same run time (2 cores, 5-variable
-#: quadratic fit: 2.9 -> 2.3 s of CPU for the chunk, 3.3 -> 2.6 s for AIS,
-#: run times equal within 5%); level 0 halves it but runs 2.5x slower.
+#: and of AIS by about a fifth with the same run time (``docs/decisions.md``).
 #: Per-program options: JAX's global configuration is not touched.
 CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
 
 #: XLA options of the quick variants: XLA's older (elemental) emitters in
 #: place of its fusion emitters halve the compile time of the training chunk
-#: and of AIS again (5-variable quadratic fit, 2 cores: 1.40 -> 0.73 s and
-#: 1.26 -> 0.78 s; the first fit from moments 3.6 -> 2.4 s) but make
-#: gathers and matrix products slower to run (300-variable Legendre chain:
-#: 27 -> 51 s for 300 iterations; a 2-D MLP energy 1.5x slower; 20-variable
-#: quadratic: equal).
+#: and of AIS again, but make gathers and matrix products slower to run
+#: (``docs/decisions.md``).
 QUICK_COMPILER_OPTIONS = {**CPU_COMPILER_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 
 _JITTED: list = []
