@@ -1,5 +1,7 @@
 """MaxEntDual: the maximum-entropy distribution with given feature means."""
 
+from functools import partial
+
 import jax
 import numpy as np
 
@@ -369,20 +371,9 @@ class MaxEntDual(_BaseEBM):
         )
         geo = unit_geometry(box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds))
         init = self.init
+        start = partial(self._start, fm, X, sample_weight, bounds, box, mu, std, warm)
         while True:
-            phi0, pos0, used = self._start(
-                fm,
-                X,
-                sample_weight,
-                bounds,
-                box,
-                mu,
-                std,
-                warm,
-                k_init,
-                init,
-                settings=s,
-            )
+            phi0, pos0, used = start(k_init, init, settings=s)
             step0 = self.step_size_ if warm else self._initial_step_size(s)
             result = self._train(
                 key,
