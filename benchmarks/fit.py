@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import system_info, write_results  # noqa: E402
 
+import skmaxent  # noqa: E402
 from skmaxent import MaxEntDual  # noqa: E402
-from skmaxent._settings import Settings  # noqa: E402
 
 
 def problem(n, seed=0, sd=0.15, truncated=False):
@@ -150,7 +150,9 @@ def main():
         mean, se = sample_moments(model.sample(20_000, random_state=0))
         err = np.abs(mean - mu) / s
         floor = se / s
-        solver = "dense" if mu.size <= Settings().dense_max_features else "cg"
+        solver = (
+            "dense" if mu.size <= skmaxent.get_config().dense_max_features else "cg"
+        )
         exact = np.nan if case == "truncated" else gaussian_error(model.coef_, mu, s, n)
         rows[f"{case}-{n}"] = {
             "p": mu.size,

@@ -13,7 +13,6 @@ Run: ``python benchmarks/mrf.py [--n 50 100] [--max-iter 3000]``.
 """
 
 import argparse
-import dataclasses
 import sys
 import time
 import warnings
@@ -25,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import system_info, write_results  # noqa: E402
 
+import skmaxent  # noqa: E402
 from skmaxent import MaxEntDual  # noqa: E402
-from skmaxent._settings import Settings  # noqa: E402
 from skmaxent.features import Moment, Product  # noqa: E402
 
 
@@ -50,9 +49,8 @@ def fit(n, max_iter, per_variable):
     )
     # The earlier rule clipped at 0.5 whatever n: undo the sqrt(n) scaling.
     max_norm = 0.5 if per_variable else 0.5 / np.sqrt(n)
-    model._settings = dataclasses.replace(Settings(), max_norm=max_norm)
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), skmaxent.config_context(max_norm=max_norm):
         warnings.simplefilter("ignore")
         model.fit(moments=mu)
     return dict(

@@ -28,7 +28,7 @@ from skmaxent._data import (
     row_blocks,
     validate_X,
 )
-from skmaxent._settings import Settings
+from skmaxent._settings import Settings, clone_snapshot, resolve
 from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent._support import box_geometry, clip_unit
 from skmaxent.core import chains, loop
@@ -43,9 +43,9 @@ __all__ = ["_BaseEBM"]
 class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
     """Shared shell of the estimators trained on persistent chains."""
 
-    #: Numerical settings (see :class:`skmaxent._settings.Settings`); set
-    #: another on an instance to change them for that instance.
-    _settings = Settings()
+    #: Windows of the batch-means rule where the settings leave
+    #: ``n_windows=None`` (:class:`skmaxent.Settings`).
+    _default_n_windows = 4
     #: Whether supports open on one or both sides are fitted (``bounds`` with
     #: infinite ends; ``bounds=None`` then means unbounded where the features
     #: allow it). Estimators that need a box set it False.
@@ -93,19 +93,36 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         del y
+        settings = self._resolve_settings()
         snapshot = dict(self.__dict__)
         try:
-            self._fit(X, moments, sample_weight)
+            self._fit(X, moments, sample_weight, settings)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
         return self
 
-    def _fit_input(self, X, moments, sample_weight):
+    def __sklearn_clone__(self):
+        """``sklearn.base.clone``, which also carries the settings in effect
+        where they are not the defaults (or this estimator's carried ones):
+        see :func:`skmaxent.config_context`."""
+        clone = super().__sklearn_clone__()
+        carried = clone_snapshot(self.__dict__.get("_carried_settings"))
+        if carried is not None:
+            clone._carried_settings = carried
+        return clone
+
+    def _resolve_settings(self) -> Settings:
+        """The settings of one call (fit, sample, score_samples, ...): the
+        thread's, or the carried ones where the thread's are the defaults."""
+        carried = self.__dict__.get("_carried_settings")
+        return resolve(carried, self._default_n_windows)
+
+    def _fit_input(self, X, moments, sample_weight, settings):
         """``(fm, bounds, mu, X, sample_weight, box)``: see
         :func:`skmaxent._data.fit_input`."""
-        return fit_input(self, X, moments, sample_weight, self._settings)
+        return fit_input(self, X, moments, sample_weight, settings)
 
     def _warm(self, fm, same=True) -> bool:
         """Whether this fit continues the previous one (``warm_start``)."""
@@ -127,31 +144,31 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         box = self._box if box is None else box
         return clip_unit(bounds, to_unit(box_geometry(box), self.chains_))
 
-    def _initial_step_size(self) -> float:
+    def _initial_step_size(self, settings) -> float:
         if self.step_size == "auto":
-            return self._settings.initial_step_size
+            return settings.initial_step_size
         return float(self.step_size)
 
     def _kernel(self) -> ReflectiveHMC:
         """The sampling kernel of every fit, ``sample`` and AIS."""
         return ReflectiveHMC(int(self.n_leapfrog))
 
-    def _train(self, key, objective, problem, theta0, pos0, step0, **host):
+    def _train(self, key, objective, problem, theta0, pos0, step0, *, settings, **host):
         """Chains placed, the core loop driven by the host loop: a FitResult.
 
         ``host`` are :func:`skmaxent._host.run`'s ``rule``, ``verify``,
         ``names`` and ``loss``, and ``kernel``, the training's sampling
-        kernel (default :meth:`_kernel`).
+        kernel (default :meth:`_kernel`); ``settings`` the fit's.
         """
         kernel = host.pop("kernel", None) or self._kernel()
         sharding = chain_sharding(getattr(self, "devices", None), self.n_chains)
         pos0 = place_chains(_f32(pos0), sharding)
         params = HMCParams(np.float32(step0))
         state = loop.start(key, objective, kernel, _f32(theta0), pos0, params, problem)
-        s = self._settings
+        s = settings
         config = LoopConfig(s.chunk_size, s.adapt_gain)
 
-        quick = self._quick(pos0.shape[1], np.size(theta0))
+        quick = self._quick(pos0.shape[1], np.size(theta0), s)
 
         def run_chunk(state, phase):
             program = loop.run_chunk
@@ -171,22 +188,23 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             **host,
         )
 
-    def _quick(self, n_dim: int, n_params: int) -> bool:
+    def _quick(self, n_dim: int, n_params: int, settings) -> bool:
         """Small enough for the quick programs (``Settings.quick_compile_max``)."""
         size = self.n_chains * (n_dim + n_params)
-        return size <= self._settings.quick_compile_max
+        return size <= settings.quick_compile_max
 
-    def _finish(self, key, fm, bounds, box, mu, *fitted, retry=False) -> bool:
+    def _finish(self, key, fm, bounds, box, mu, *fitted, settings, retry=False) -> bool:
         """AIS for ``log Z`` (which checks the chains), the divergence check and
         the fitted attributes; False (nothing set) where ``retry`` and AIS
         finds the model's mass away from the chains. ``fitted`` is ``(result,
         energy, theta, geo, init used)``, the energy in the form inference
         uses (user units: ``theta = coef`` for the linear energy); ``bounds``
-        the support, ``box`` the reference box of the unit coordinates."""
+        the support, ``box`` the reference box of the unit coordinates;
+        ``settings`` the fit's."""
         result, energy, theta, geo, init_used = fitted
         state = result.state
         log_z, log_z_std, trusted = _logz.log_partition(
-            key, self, energy, theta, geo, result, box, retry
+            key, self, energy, theta, geo, result, box, retry, settings=settings
         )
         if retry and not trusted:
             return False
@@ -210,7 +228,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         self.history_ = result.history
         self.init_ = init_used
         if not result.converged:
-            why = _host.unconverged(type(self).__name__, self, result, self._settings)
+            why = _host.unconverged(type(self).__name__, self, result, settings)
             warnings.warn(why, ConvergenceWarning, stacklevel=4)
         return True
 
@@ -222,17 +240,18 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_X(self, X, reset=False)
 
-    def _features(self, X):
-        return feature_values(self._fm, X, self._box, self._settings.row_block)
+    def _features(self, X, row_block):
+        return feature_values(self._fm, X, self._box, row_block)
 
-    def _energies(self, X):
+    def _energies(self, X, row_block):
         """``E(x)`` (float64): features times ``coef_`` in float64 for the
-        linear energy, the core energy in blocks of rows otherwise."""
+        linear energy, the core energy in blocks of ``row_block`` rows
+        otherwise."""
         if hasattr(self, "coef_"):
-            return -(self._features(X) @ self.coef_)
+            return -(self._features(X, row_block) @ self.coef_)
         energy, theta, geo = self._core
         out = np.empty(X.shape[0])
-        for start, m, rows in row_blocks(X, self._settings.row_block):
+        for start, m, rows in row_blocks(X, row_block):
             E = chains.energies(energy, theta, geo, rows)
             out[start : start + m] = np.asarray(E, np.float64)[:m]
         return out
@@ -250,7 +269,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         energy : ndarray of shape (n_samples,)
             ``E(x)`` of each row.
         """
-        return self._energies(self._check_X(X))
+        row_block = self._resolve_settings().row_block
+        return self._energies(self._check_X(X), row_block)
 
     def score_samples(self, X):
         """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
@@ -268,8 +288,9 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
             ``log p(x)`` of each row.
         """
+        row_block = self._resolve_settings().row_block
         X = self._check_X(X)
-        out = -self._energies(X) - self.log_partition_
+        out = -self._energies(X, row_block) - self.log_partition_
         inside = np.all((X >= self.bounds_[:, 0]) & (X <= self.bounds_[:, 1]), axis=1)
         if not np.all(inside):
             warnings.warn(
@@ -313,7 +334,8 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         F : ndarray of shape (n_samples, n_features_out)
             Feature values, in the order of ``get_feature_names_out()``.
         """
-        return self._features(self._check_X(X))
+        row_block = self._resolve_settings().row_block
+        return self._features(self._check_X(X), row_block)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the features, in the order of ``transform``'s columns.
@@ -366,7 +388,7 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"n_samples must be a positive integer; got {n_samples!r}."
             )
-        s = self._settings
+        s = self._resolve_settings()
         key = key_from_random_state(random_state)
         energy, theta, geo = self._core
         pos = _f32(self._warm_positions())

@@ -25,7 +25,7 @@ from scipy import linalg
 from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
-from skmaxent._settings import Settings
+from skmaxent._settings import get_config
 from skmaxent.core import programs
 from skmaxent.core.gaussian import gradient_steps, optimizer
 
@@ -304,7 +304,7 @@ def _gradient_fit(
     jitted call runs up to ``chunk`` Adam steps, with updates clipped to global
     norm ``max_norm``; the host checks for divergence and prints between calls.
     """
-    programs.trim(Settings.max_programs)  # bounded memory in a long session
+    programs.trim(get_config().max_programs)  # bounded memory in a long session
     d = S.shape[0]
     s = np.sqrt(np.diag(S))
     R = jnp.asarray(S / np.outer(s, s), jnp.result_type(float))

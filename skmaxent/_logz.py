@@ -112,7 +112,7 @@ def _next(std, n_runs, n_temperatures, settings):
     return min(length, longest)
 
 
-def _bidirectional(est, reverse, key, fitted, log_z, std):
+def _bidirectional(est, reverse, key, fitted, log_z, std, *, settings):
     """``std``, raised to the gap between forward and reverse AIS if they differ.
 
     One reverse run at the longest schedule (``Settings.ais_temperatures``,
@@ -124,7 +124,8 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
     cannot see the mass they missed (it stays below about one nat whatever
     the bias); a gap beyond three combined standard errors can, and becomes
     the reported error, with a warning. ``reverse(start)`` runs the reverse
-    schedule; ``fitted`` is ``(energy, theta, geo, state)``.
+    schedule; ``fitted`` is ``(energy, theta, geo, state)``; ``settings``
+    the fit's.
     """
     energy, theta, geo, state = fitted
     # The chains sample the last iterate; theta is the iterates' average.
@@ -136,7 +137,7 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
         state.chains.position,
         est._kernel(),
         state.params,
-        2 * est._settings.sample_burn_in,
+        2 * settings.sample_burn_in,
     )[-1]
     inverse, inverse_std = pool(np.asarray(reverse(start=burned).log_weights))
     upper = -inverse
@@ -154,7 +155,7 @@ def _bidirectional(est, reverse, key, fitted, log_z, std):
     return std
 
 
-def _reference(est, positions, gaussian, fitted):
+def _reference(settings, positions, gaussian, fitted):
     """The Gaussian reference's keyword arguments (none: the uniform one).
 
     Above ``ais_full_max`` variables the chains' covariance is shrunk to its
@@ -164,7 +165,7 @@ def _reference(est, positions, gaussian, fitted):
     """
     if not gaussian:
         return {}
-    s, (energy, theta, geo) = est._settings, fitted
+    s, (energy, theta, geo) = settings, fitted
     full = positions.shape[1] <= s.ais_full_max
     fixed = None
     if not full and isinstance(energy, Linear):
@@ -178,7 +179,7 @@ def _reference(est, positions, gaussian, fitted):
     )
 
 
-def settle(key, est, energy, theta, geo, result):
+def settle(key, est, energy, theta, geo, result, *, settings):
     """``result`` with its chains moved ``Settings.settle_steps`` HMC
     transitions at ``theta`` (their cache evaluated there): the chains of the
     returned model, for ``chains_``, ``sample``, the AIS reference and the
@@ -194,12 +195,12 @@ def settle(key, est, energy, theta, geo, result):
         state.chains.position,
         est._kernel(),
         state.params,
-        int(est._settings.settle_steps),
+        int(settings.settle_steps),
     )
     return result._replace(state=state._replace(chains=moved))
 
 
-def log_partition(key, est, energy, theta, geo, result, box, retry=False):
+def log_partition(key, est, energy, theta, geo, result, box, retry=False, *, settings):
     """``(log Z in user units, its standard error, trusted)`` for ``est``.
 
     ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
@@ -218,10 +219,10 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False):
     """
     state = result.state
     verified = bool(np.all(result.history["phase"] == "verify"))
-    quick = verified and est._quick(box.shape[0], np.size(theta))
-    s = est._settings
+    s = settings
+    quick = verified and est._quick(box.shape[0], np.size(theta), s)
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
-    reference = _reference(est, state.chains.position, gaussian, (energy, theta, geo))
+    reference = _reference(s, state.chains.position, gaussian, (energy, theta, geo))
     bar = None
     if est.verbose > 0:
         from tqdm.auto import tqdm
@@ -257,7 +258,7 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False):
             run, s.ais_temperatures, reverse=True, program=ais.model_log_partition
         )
         fitted = (energy, theta, geo, state)
-        std = _bidirectional(est, reverse, next(keys), fitted, log_z, std)
+        std = _bidirectional(est, reverse, next(keys), fitted, log_z, std, settings=s)
     if np.isfinite(log_z) and std > s.ais_target_std:
         warnings.warn(
             f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "

@@ -1,5 +1,7 @@
 """MaxEntDual: the maximum-entropy distribution with given feature means."""
 
+from functools import partial
+
 import jax
 import numpy as np
 
@@ -191,7 +193,9 @@ class MaxEntDual(_BaseEBM):
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
-    def _start(self, fm, X, sample_weight, bounds, box, mu, std, warm, key, init):
+    def _start(
+        self, fm, X, sample_weight, bounds, box, mu, std, warm, key, init, *, settings
+    ):
         """``(phi0, chain positions in unit coordinates, init used)`` for ``init``.
 
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
@@ -212,7 +216,7 @@ class MaxEntDual(_BaseEBM):
                 init,
                 self.n_chains,
                 rng,
-                self._settings.sm_max_features,
+                settings.sm_max_features,
                 walls=walls_of(bounds),
             )
             why = None if phi is None else confinement(fm.specs, phi / std, bounds)
@@ -235,19 +239,19 @@ class MaxEntDual(_BaseEBM):
         coef0 = reference_coef(fm.specs, box, bounds)
         return coef0 * std, np.asarray(pos), "zero"
 
-    def _matrix_free(self, p) -> bool:
+    def _matrix_free(self, p, settings) -> bool:
         """Whether the natural step is matrix-free (else a dense Fisher EMA):
         above ``dense_max_features`` or with as many features as chains,
         whose Fisher then has rank below ``p`` (``docs/decisions.md``)."""
-        return p > self._settings.dense_max_features or p >= self.n_chains
+        return p > settings.dense_max_features or p >= self.n_chains
 
-    def _solver(self, fm, matrix_free) -> str:
+    def _solver(self, fm, matrix_free, settings) -> str:
         """``"dense"``, ``"cg"``, or ``"gaussian"``: matrix-free with the
         Gaussian metric (:mod:`skmaxent.core.gaussian_metric`) on a complete
         quadratic block and fewer other features than half the chains."""
         if not matrix_free:
             return "dense"
-        s, block = self._settings, quadratic_block(fm)
+        s, block = settings, quadratic_block(fm)
         if not s.gaussian_metric or block is None:
             return "cg"
         # The other features' Fisher is a dense moving average: few of them.
@@ -255,13 +259,13 @@ class MaxEntDual(_BaseEBM):
         small = others < self.n_chains // 2 and others <= s.dense_max_features
         return "gaussian" if small else "cg"
 
-    def _problem(self, fm, bounds, box, mu, mean, std, priors) -> Problem:
-        s, p = self._settings, fm.n_features_out
+    def _problem(self, fm, bounds, box, mu, mean, std, priors, *, settings) -> Problem:
+        s, p = settings, fm.n_features_out
         low, high = (np.asarray(b, np.float32) for b in box.T)
         R = None
         if self.roughness > 0:
             R = roughness_entries(fm.specs, box[:, 0], box[:, 1])
-        heavy = self._matrix_free(p)  # the matrix-free step's damping
+        heavy = self._matrix_free(p, s)  # the matrix-free step's damping
         zeros, walls = np.zeros_like(low), walls_of(bounds)
         return Problem(
             geo=Geometry(low, high, zeros, _f32(mean), _f32(std), walls),
@@ -276,9 +280,10 @@ class MaxEntDual(_BaseEBM):
             **prior_fields(priors, self.n_chains),
         )
 
-    def _fit(self, X, moments, sample_weight):
+    def _fit(self, X, moments, sample_weight, settings):
+        s = settings
         fm, bounds, mu, X, sample_weight, box = self._fit_input(
-            X, moments, sample_weight
+            X, moments, sample_weight, s
         )
         priors = check_marginal_priors(self.marginal_priors, bounds)
         if priors and self.n_chains < 4:
@@ -289,9 +294,9 @@ class MaxEntDual(_BaseEBM):
         mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
         key, k_init, k_ais = keys_from_random_state(self.random_state, 3)
         warm = self._warm(fm)
-        problem = self._problem(fm, bounds, box, mu, mean, std, priors)
-        cg = self._matrix_free(fm.n_features_out)
-        objective = Dual(Linear(fm), self._solver(fm, cg), self._settings.cg_iter)
+        problem = self._problem(fm, bounds, box, mu, mean, std, priors, settings=s)
+        cg = self._matrix_free(fm.n_features_out, s)
+        objective = Dual(Linear(fm), self._solver(fm, cg, s), s.cg_iter)
         kernel = self._kernel()  # the Gaussian metric's move too, where it serves
         if objective.solver == "gaussian":
             kernel = GaussianMove(kernel, fm)
@@ -302,11 +307,10 @@ class MaxEntDual(_BaseEBM):
         )
         geo = unit_geometry(box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds))
         init = self.init
+        start = partial(self._start, fm, X, sample_weight, bounds, box, mu, std, warm)
         while True:
-            phi0, pos0, used = self._start(
-                fm, X, sample_weight, bounds, box, mu, std, warm, k_init, init
-            )
-            step0 = self.step_size_ if warm else self._initial_step_size()
+            phi0, pos0, used = start(k_init, init, settings=s)
+            step0 = self.step_size_ if warm else self._initial_step_size(s)
             result = self._train(
                 key,
                 objective,
@@ -318,6 +322,7 @@ class MaxEntDual(_BaseEBM):
                 verify=used in ("score_matching", "gaussian") and not priors,
                 names=fm.names,
                 kernel=kernel,
+                settings=s,
             )
             coef = result.theta / std
             why = confinement(fm.specs, coef, bounds)
@@ -333,10 +338,10 @@ class MaxEntDual(_BaseEBM):
                 )
             fitted = (result, Linear(fm), coef, geo, used)
             if why is None and self._finish(
-                k_ais, fm, bounds, box, mu, *fitted, retry=retry
+                k_ais, fm, bounds, box, mu, *fitted, settings=s, retry=retry
             ):
                 break
             init = "zero"
             # The refit compiles the zero start's programs: keep the bound.
-            programs.trim(self._settings.max_programs)
+            programs.trim(s.max_programs)
         self.coef_ = coef

@@ -1,6 +1,5 @@
 """MaxLikelihoodEBM: an energy-based model fitted by maximum likelihood on chains."""
 
-from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +17,6 @@ from skmaxent._likelihood import (
     training_data,
     widen,
 )
-from skmaxent._settings import Settings
 from skmaxent._smm import MomentMatchingEBM
 from skmaxent._support import box_geometry
 from skmaxent.core.energy import Linear as LinearEnergy
@@ -211,8 +209,9 @@ class MaxLikelihoodEBM(_BaseEBM):
 
     #: A box only (``bounds=None``: the data's range widened by 50%).
     _open_supports = False
-    #: The batch-means gradient rule over 16 windows (see ``tol``).
-    _settings = replace(Settings(), n_windows=16)
+    #: The batch-means gradient rule over 16 windows (see ``tol``) where the
+    #: settings leave ``n_windows=None`` (:class:`skmaxent.Settings`).
+    _default_n_windows = 16
 
     _parameter_constraints: dict = {
         **_BaseEBM._parameter_constraints,
@@ -321,9 +320,10 @@ class MaxLikelihoodEBM(_BaseEBM):
         check_validation(self.early_stopping, self.validation_fraction, n_rows)
         return linear, bool(self.early_stopping)
 
-    def _fit(self, X, moments, sample_weight):
+    def _fit(self, X, moments, sample_weight, settings):
         del moments
-        fm, bounds, _, X, w, box = self._fit_input(X, None, sample_weight)
+        s = settings
+        fm, bounds, _, X, w, box = self._fit_input(X, None, sample_weight, s)
         if self.bounds is None:  # held-out rows beyond the data's range stay in
             bounds = box = widen(bounds)
         linear, early = self._check_params(int(np.sum(w > 0)))
@@ -331,7 +331,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         key, k_params, k_init, k_ais, k_split, k_batch = keys
         public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
         X, w, X_val, w_val = split(X, w, early, self.validation_fraction, k_split)
-        mu = feature_means(fm, X, w, box, self._settings.row_block)
+        mu = feature_means(fm, X, w, box, s.row_block)
         sh = shift_map(fm.specs, bounds)
         centred = bounds - sh.c[:, None]
         mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
@@ -340,13 +340,13 @@ class MaxLikelihoodEBM(_BaseEBM):
         # The score-matching start also when penalised (close to the optimum
         # for small penalties; it is verified only without them).
         theta0, pos0, used = self._start(
-            fm, X, w, bounds, sh, std, theta0, warm, False, k_init
+            fm, X, w, bounds, sh, std, theta0, warm, False, k_init, settings=s
         )
         K = len(theta0)
         rate = self.learning_rate
         rate = AUTO_RATE[linear] if rate == "auto" else rate
         problem = self._smm_problem(
-            fm, bounds, mu, sh, mean, std, K, linear, (), rate=rate
+            fm, bounds, mu, sh, mean, std, K, linear, (), rate=rate, settings=s
         )
         data = training_data(
             fm, X, w, box, (sh, mean, std), linear, self.energy_penalty, k_batch
@@ -364,17 +364,19 @@ class MaxLikelihoodEBM(_BaseEBM):
             problem,
             theta0,
             pos0,
-            self.step_size_ if warm else self._initial_step_size(),
+            self.step_size_ if warm else self._initial_step_size(s),
             rule=Rule() if linear else Rule("gradient", "batch"),
             verify=used == "score_matching" and not penalised,
             names=fm.names,
             loss="energy_gap",
             stop=stop,
+            settings=s,
         )
         if stop is not None and stop.best is not None and not result.converged:
             result = result._replace(theta=np.asarray(stop.best, np.float64))
         result = result._replace(converged=result.converged or result.stopped)
-        self._store(k_ais, fm, bounds, box, mu, result, sh, std, linear, flat, used)
+        fitted = (result, sh, std, linear, flat, used)
+        self._store(k_ais, fm, bounds, box, mu, *fitted, settings=s)
         self.stopped_early_ = bool(result.stopped)
         self.validation_loss_ = np.asarray([] if stop is None else stop.scores)
         self.energy_model_ = public

@@ -248,7 +248,9 @@ class MomentMatchingEBM(_BaseEBM):
             )
         return linear
 
-    def _start(self, fm, X, w, bounds, sh, std, theta0, warm, penalised, key):
+    def _start(
+        self, fm, X, w, bounds, sh, std, theta0, warm, penalised, key, *, settings
+    ):
         """``(theta0, positions on the unit box, init used)``."""
         width = bounds[:, 1] - bounds[:, 0]
         linear = theta0 is None
@@ -278,7 +280,7 @@ class MomentMatchingEBM(_BaseEBM):
                 self.init,
                 self.n_chains,
                 rng,
-                self._settings.sm_max_features,
+                settings.sm_max_features,
             )
             if phi is not None:
                 coef0 = phi / user_std
@@ -287,9 +289,9 @@ class MomentMatchingEBM(_BaseEBM):
         return np.zeros(fm.n_features_out), pos0, "zero"
 
     def _problem(
-        self, fm, bounds, mu, sh, mean, std, K, linear, priors, rate=None
+        self, fm, bounds, mu, sh, mean, std, K, linear, priors, rate=None, *, settings
     ) -> Problem:
-        s = self._settings
+        s = settings
         centred = bounds - sh.c[:, None]
         R = None
         if self.roughness > 0:
@@ -322,8 +324,9 @@ class MomentMatchingEBM(_BaseEBM):
             **prior_fields(priors, self.n_chains),
         )
 
-    def _fit(self, X, moments, sample_weight):
-        fm, bounds, mu, X, w, box = self._fit_input(X, moments, sample_weight)
+    def _fit(self, X, moments, sample_weight, settings):
+        s = settings
+        fm, bounds, mu, X, w, box = self._fit_input(X, moments, sample_weight, s)
         priors = check_marginal_priors(self.marginal_priors, bounds)
         linear = self._check_params()
         key, k_params, k_init, k_ais = keys_from_random_state(self.random_state, 4)
@@ -338,10 +341,12 @@ class MomentMatchingEBM(_BaseEBM):
             self.alpha > 0 or self.roughness > 0 or any(q.strength for q in priors)
         )
         theta0, pos0, used = self._start(
-            fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init
+            fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init, settings=s
         )
         K = len(theta0)
-        problem = self._problem(fm, bounds, mu, sh, mean, std, K, linear, priors)
+        problem = self._problem(
+            fm, bounds, mu, sh, mean, std, K, linear, priors, settings=s
+        )
         objective = SMM(LinearEnergy(fm) if linear else flat, LinearEnergy(fm))
         result = self._train(
             key,
@@ -349,26 +354,33 @@ class MomentMatchingEBM(_BaseEBM):
             problem,
             theta0,
             pos0,
-            self.step_size_ if warm else self._initial_step_size(),
+            self.step_size_ if warm else self._initial_step_size(s),
             rule=Rule("gradient", "batch") if penalised else Rule(),
             verify=used == "score_matching" and not penalised,
             names=fm.names,
             loss=True,
+            settings=s,
         )
-        self._store(k_ais, fm, bounds, box, mu, result, sh, std, linear, flat, used)
+        fitted = (result, sh, std, linear, flat, used)
+        self._store(k_ais, fm, bounds, box, mu, *fitted, settings=s)
         self.energy_model_ = public
 
-    def _store(self, key, fm, bounds, box, mu, result, sh, std, linear, flat, used):
+    def _store(self, key, fm, bounds, box, mu, *fitted, settings):
         """AIS and the fitted attributes (shared with MaxLikelihoodEBM); first
         the chains settle at the returned parameters where those are not the
-        iterate they followed (:func:`skmaxent._logz.settle`)."""
+        iterate they followed (:func:`skmaxent._logz.settle`). ``fitted`` is
+        ``(result, sh, std, linear, flat, used)``; ``settings`` the fit's."""
+        result, sh, std, linear, flat, used = fitted
         geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
         energy, theta = flat, result.theta
         if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
             energy, theta = LinearEnergy(fm), sh.T.T @ (result.theta / std)
         if not linear or result.stopped:
-            result = _logz.settle(key, self, energy, theta, geo, result)
-        self._finish(key, fm, bounds, box, mu, result, energy, theta, geo, used)
+            result = _logz.settle(
+                key, self, energy, theta, geo, result, settings=settings
+            )
+        fitted = (result, energy, theta, geo, used)
+        self._finish(key, fm, bounds, box, mu, *fitted, settings=settings)
         if linear:
             self.coef_ = self.params_ = theta
         else:

@@ -13,8 +13,8 @@ import scipy.stats
 from conftest import THETA_2D, quadratic_2d_exact, quadratic_uniform_sd
 from sklearn.exceptions import ConvergenceWarning
 
-from skmaxent import MaxEntDual, MomentMatchingEBM, _host
-from skmaxent._settings import Settings
+import skmaxent
+from skmaxent import MaxEntDual, MomentMatchingEBM, Settings, _host
 from skmaxent.core import loop, penalties
 from skmaxent.core.hmc import HMCParams
 
@@ -74,8 +74,8 @@ def test_roughness_on_dense_and_matrix_free_paths(dense_max_features):
     model = MaxEntDual(
         bounds=[[0, 1], [0, 1]], roughness=rho, init="zero", random_state=0
     )
-    model._settings = Settings(dense_max_features=dense_max_features)
-    model.fit(moments=mu)
+    with skmaxent.config_context(dense_max_features=dense_max_features):
+        model.fit(moments=mu)
     assert model.converged_
     assert np.max(np.abs(_penalised_gradient(model.coef_, mu, rho, R, std))) < 0.05
 
@@ -253,7 +253,7 @@ def test_matrix_free_step_converges_with_many_features_per_chain():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # log Z's error target
         model.fit(moments=mu)
-    assert model._matrix_free(mu.size) and model.converged_
+    assert model._matrix_free(mu.size, Settings()) and model.converged_
     # The fitted density's exact moments (a Gaussian: the walls are ten sd
     # away) in units of each feature's model sd.
     c = model.coef_

@@ -8,16 +8,14 @@ align with the bin edges for the discontinuous 2-D bin. Tolerances as in
 ``log_partition_`` within 3 of its reported standard errors plus 0.01.
 """
 
-import dataclasses
-
 import numpy as np
 import pytest
 from conftest import ESS, exact_moments, uniform_grid
 from mrf_exact import gaussian_exact, graph, legendre_exact
 from numpy.polynomial import legendre as npleg
 
+import skmaxent
 from skmaxent import MaxEntDual
-from skmaxent._settings import Settings
 from skmaxent.features import Indicator2, Moment, Pairwise, Product, pairwise
 
 # Coupled graphs mix more slowly than the conftest's ESS assumes: with an
@@ -175,10 +173,11 @@ def test_log_z_error_covers_what_forward_ais_misses():
     model = MaxEntDual(
         specs, bounds=[[-1, 1]] * n, init="zero", n_chains=128, random_state=0
     )
-    model._settings = dataclasses.replace(
-        Settings(), ais_temperatures=8, ais_min_temperatures=8, ais_max_runs=1
-    )
-    with pytest.warns(UserWarning, match="forward and reverse AIS disagree"):
+    short_ais = dict(ais_temperatures=8, ais_min_temperatures=8, ais_max_runs=1)
+    with (
+        skmaxent.config_context(**short_ais),
+        pytest.warns(UserWarning, match="forward and reverse AIS disagree"),
+    ):
         model.fit(moments=mu)
     _, _, log_z = gaussian_exact(n, edges, model.coef_)
     assert abs(model.log_partition_ - log_z) < model.log_partition_std_

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from skmaxent import MaxEntDual, _logz
+from skmaxent import MaxEntDual, Settings, _logz
 from skmaxent._logz import _next
-from skmaxent._settings import Settings
 from skmaxent.core import ais
 
 

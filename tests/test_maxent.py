@@ -441,13 +441,13 @@ def test_matrix_free_natural_step_matches_moments():
     # standardised by the uniform sds. The averaged coef_ carries the mean
     # residual of 200 iterations of 512 chains: SE <= sd / sqrt(512 * 200 /
     # 10) = 0.012 for standardised sd <= 1.2 here; 4 SE = 0.05.
-    from skmaxent._settings import Settings
+    import skmaxent
 
     mu, _, _ = quadratic_2d_exact(THETA_2D)
     s = quadratic_uniform_sd([0, 0], [1, 1])  # sqrt(1/12, 1/12, 4/45, 4/45, 7/144)
     model = MaxEntDual(bounds=[[0, 1], [0, 1]], random_state=0, init="zero")
-    model._settings = Settings(dense_max_features=0)
-    model.fit(moments=mu)
+    with skmaxent.config_context(dense_max_features=0):
+        model.fit(moments=mu)
     assert model.converged_
     achieved, _, _ = quadratic_2d_exact(model.coef_)
     assert np.max(np.abs(achieved - mu) / s) < 0.05
@@ -458,9 +458,9 @@ def test_large_model_paths_from_data():
     # feature map's matrix form (no (N, p) matrix): against NumPy features.
     # Above Settings.sm_max_features the score-matching start (a dense p x p system)
     # is skipped by "auto" and refused when asked for.
-    from skmaxent._settings import Settings
+    import skmaxent
 
-    small = Settings(dense_max_features=0, sm_max_features=0)
+    small = dict(dense_max_features=0, sm_max_features=0)
     rng = np.random.default_rng(0)
     X = rng.uniform(0.1, 0.9, size=(2500, 2))
     w = rng.uniform(0.5, 2.0, size=2500)
@@ -468,12 +468,10 @@ def test_large_model_paths_from_data():
     kw = dict(bounds=[[0, 1], [0, 1]], n_chains=64, max_iter=50, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MaxEntDual(**kw)
-        model._settings = small
-        model.fit(X, sample_weight=w)
+        with skmaxent.config_context(**small):
+            model = MaxEntDual(**kw).fit(X, sample_weight=w)
     np.testing.assert_allclose(model.moments_, np.average(F, axis=0, weights=w), 1e-5)
     assert model.init_ == "zero"
     refused = MaxEntDual(init="score_matching", **kw)
-    refused._settings = small
-    with pytest.raises(ValueError, match="dense system"):
+    with skmaxent.config_context(**small), pytest.raises(ValueError, match="dense"):
         refused.fit(X)

@@ -238,7 +238,6 @@ import jax.numpy as jnp
 import numpy as np
 import skmaxent
 from skmaxent import MaxEntDual, MomentMatchingEBM
-from skmaxent._settings import Settings
 from skmaxent.core import programs
 from skmaxent.features import Custom, Moment
 
@@ -255,8 +254,8 @@ for k in range({n_fits}):
     Est = (MaxEntDual, MomentMatchingEBM)[k % 2]
     feature = Custom(lambda x, c=float(k): jnp.sin(x[0] + c), f"s{{k}}")
     model = Est([Moment(0), feature], bounds=[[0, 1]], n_chains=8, max_iter=50)
-    model._settings = Settings(max_programs={max_programs})
-    model.fit(X)
+    with skmaxent.config_context(max_programs={max_programs}):
+        model.fit(X)
     with open("/proc/self/maps") as f:
         maps.append(sum(1 for _ in f))
     held.append(programs.n_programs())
@@ -309,8 +308,8 @@ _LONG_REFIT = """
 import pickle
 import warnings
 import numpy as np
+import skmaxent
 from skmaxent import MaxEntDual
-from skmaxent._settings import Settings
 
 warnings.simplefilter("ignore")
 X = np.random.default_rng(0).uniform(size=(200, 2))
@@ -318,7 +317,7 @@ model = MaxEntDual(bounds=[[0, 1], [0, 1]], n_chains=16, max_iter=200, init="zer
 model.fit(X)
 # The refit reuses the compiled programs and never ends on its own: it
 # averages for 10**9 iterations once converged.
-model._settings = Settings(n_average=10**9)
+skmaxent.set_config(n_average=10**9)
 model.set_params(max_iter=10**9)
 before = pickle.dumps(model)
 print("FITTING", flush=True)

@@ -193,14 +193,15 @@ def test_the_closed_form_reference_is_the_block_gaussian_on_the_unit_box():
 
 @pytest.mark.parametrize("solver_expected", [True, False])
 def test_the_dual_picks_the_gaussian_metric_only_for_a_complete_block(solver_expected):
-    from skmaxent import MaxEntDual
+    from skmaxent import MaxEntDual, Settings
 
     n = 10
     specs = _quadratic(n) if solver_expected else _quadratic(n)[:-1]
     model = MaxEntDual(specs, bounds=[(-1, 1)] * n, n_chains=64)
     fm = FeatureMap(specs, n)
     expected = "gaussian" if solver_expected else "cg"
-    assert model._solver(fm, model._matrix_free(fm.n_features_out)) == expected
+    s = Settings()
+    assert model._solver(fm, model._matrix_free(fm.n_features_out, s), s) == expected
 
 
 def _tilted_moments(coef, n, a):
