@@ -60,7 +60,7 @@ def _recording(monkeypatch):
 
     def run(*args, **kwargs):
         if not kwargs.get("reverse"):  # the forward schedule's runs
-            lengths.append(int(args[6]))
+            lengths.append(int(args[7]))  # n_temperatures
         return real(*args, **kwargs)
 
     run.quick = run  # the quickly compiled variant (a verified small fit)
