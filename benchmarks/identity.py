@@ -4,7 +4,9 @@ Fits, with ``random_state=0``, the two models of ``examples/quickstart.py``
 (the elicitation and the wine density), every default problem of
 ``benchmarks/fit.py`` (wide 5, 20, 100; truncated 5, 20; zero 20, 100, 200)
 and of ``benchmarks/init.py`` (both draws, ``init="zero"`` and ``"auto"``),
-and records for each the fitted ``coef_``, ``log_partition_``,
+and two fits each of ``MomentMatchingEBM`` and ``MaxLikelihoodEBM`` (a
+linear energy and an MLP, the latter with early stopping) on the wine
+columns, and records for each the fitted ``coef_``, ``log_partition_``,
 ``log_partition_std_`` and ``n_iter_``.
 
 Two modes:
@@ -71,6 +73,28 @@ def problems(bench=HERE):
     for n in (20, 100, 200):
         mu, _, b = fit_bench.problem(n)
         out[f"fit-zero-{n}"] = (dict(bounds=b, init="zero"), dict(moments=mu))
+    from skmaxent import MaxLikelihoodEBM, MomentMatchingEBM
+    from skmaxent.energies import MLP
+
+    small = dict(n_chains=128, max_iter=300)
+    mlp = MLP(hidden=(8,), bounds=None)
+    out["smm-linear"] = (
+        dict(estimator=MomentMatchingEBM, features="quadratic", bounds=wbounds),
+        dict(X=X_train),
+    )
+    out["smm-mlp"] = (
+        dict(estimator=MomentMatchingEBM, energy_model=mlp, bounds=wbounds, **small),
+        dict(X=X_train),
+    )
+    out["mle-linear"] = (
+        dict(estimator=MaxLikelihoodEBM, bounds=wbounds, **small),
+        dict(X=X_train),
+    )
+    early = dict(early_stopping=True, energy_model=mlp, **small)
+    out["mle-mlp-early"] = (
+        dict(estimator=MaxLikelihoodEBM, bounds=wbounds, **early),
+        dict(X=X_train),
+    )
     for draw, (seed, ridge) in init_bench.DRAWS.items():
         X, b = init_bench.data(20, 5000, seed, ridge)
         for init in ("zero", "auto"):
@@ -79,6 +103,8 @@ def problems(bench=HERE):
 
 
 def record(only=None, bench=HERE):
+    import jax
+
     import skmaxent
     from skmaxent import MaxEntDual
 
@@ -87,12 +113,16 @@ def record(only=None, bench=HERE):
     for name, (est_kw, fit_kw) in problems(bench).items():
         if only and not any(s in name for s in only):
             continue
-        model = MaxEntDual(random_state=0, **est_kw)
+        est_kw = dict(est_kw)
+        model = est_kw.pop("estimator", MaxEntDual)(random_state=0, **est_kw)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(**fit_kw)
+        coef = getattr(model, "coef_", None)
+        if coef is None:  # a neural energy: its flattened parameters
+            coef = np.concatenate([np.ravel(a) for a in jax.tree.leaves(model.params_)])
         rows[name] = {
-            "coef": np.asarray(model.coef_).tolist(),
+            "coef": np.asarray(coef).tolist(),
             "log_partition": float(model.log_partition_),
             "log_partition_std": float(model.log_partition_std_),
             "n_iter": int(model.n_iter_),

@@ -5,8 +5,8 @@ validates input, restores the estimator when a fit fails, places the
 chains, hands one problem to the core's loop through the host loop, turns
 the result into fitted attributes (with ``log Z`` by AIS), and answers
 ``sample``, ``score_samples``, ``energy`` and ``transform`` from one core
-energy. Each estimator's ``_fit`` builds its problem; no numerics here
-beyond glue.
+energy. ``fit`` is the one place a chain fit is wired (:mod:`skmaxent._plan`):
+each estimator answers one hook, ``_plan``; no numerics here beyond glue.
 """
 
 import math
@@ -22,16 +22,18 @@ from sklearn.utils.validation import check_is_fitted
 from skmaxent import _host, _logz
 from skmaxent._arrays import f32 as _f32
 from skmaxent._data import (
+    InputSpec,
+    check_one_of,
     feature_values,
-    fit_input,
     key_from_random_state,
+    read_inputs,
     row_blocks,
     validate_X,
 )
 from skmaxent._settings import Settings, clone_snapshot, resolve
 from skmaxent._starts import chain_sharding, place_chains, to_host
 from skmaxent._support import box_geometry, clip_unit
-from skmaxent.core import chains, loop
+from skmaxent.core import chains, loop, programs
 from skmaxent.core.energy import to_unit, to_user
 from skmaxent.core.hmc import HMCParams, ReflectiveHMC
 from skmaxent.core.presets import PRESETS
@@ -119,10 +121,50 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         carried = self.__dict__.get("_carried_settings")
         return resolve(carried, self._default_n_windows)
 
-    def _fit_input(self, X, moments, sample_weight, settings):
-        """``(fm, bounds, mu, X, sample_weight, box)``: see
-        :func:`skmaxent._data.fit_input`."""
-        return fit_input(self, X, moments, sample_weight, settings)
+    def _fit(self, X, moments, sample_weight, settings):
+        """The one wiring of a chain fit: inputs, the estimator's plan,
+        training, ``log Z`` and the fitted attributes; the plan's fallback
+        where its fit is not to be trusted."""
+        programs.trim(settings.max_programs)  # bounded memory in a long session
+        plan = self._plan(
+            self._read_inputs(X, moments, sample_weight, settings), settings
+        )
+        while True:
+            fitted = plan.finish(self._train(plan, settings))
+            retry = plan.fallback is not None
+            if fitted is not None and self._finish(plan, fitted, settings, retry):
+                return
+            plan = plan.fallback()
+            # The fallback compiles its start's programs: keep the bound.
+            programs.trim(settings.max_programs)
+
+    def _plan(self, inputs, settings):
+        """The estimator's :class:`~skmaxent._plan.Plan` for ``inputs``."""
+        raise NotImplementedError
+
+    def _read_inputs(self, X, moments, sample_weight, settings):
+        """:func:`skmaxent._data.read_inputs`, after the estimator validated
+        ``X`` and set (or, fitting moments, reset) its ``n_features_in_``."""
+        check_one_of(X, moments)
+        names = None
+        if X is not None:
+            X = validate_X(self, X, reset=True)
+            names = getattr(self, "feature_names_in_", None)
+        spec = InputSpec(
+            self.features, self.bounds, self._open_supports, self.init, self._name
+        )
+        inputs = read_inputs(spec, X, names, moments, sample_weight, settings)
+        if X is None:
+            self.n_features_in_ = inputs.n_features_in
+            self.__dict__.pop("feature_names_in_", None)
+        return inputs
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def _ais_config(self) -> _logz.AISConfig:
+        return _logz.AISConfig(self._name, self._kernel(), self.n_chains, self.verbose)
 
     def _warm(self, fm, same=True) -> bool:
         """Whether this fit continues the previous one (``warm_start``)."""
@@ -153,58 +195,64 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
         """The sampling kernel of every fit, ``sample`` and AIS."""
         return ReflectiveHMC(int(self.n_leapfrog))
 
-    def _train(self, key, objective, problem, theta0, pos0, step0, *, settings, **host):
-        """Chains placed, the core loop driven by the host loop: a FitResult.
-
-        ``host`` are :func:`skmaxent._host.run`'s ``rule``, ``verify``,
-        ``names`` and ``loss``, and ``kernel``, the training's sampling
-        kernel (default :meth:`_kernel`); ``settings`` the fit's.
-        """
-        kernel = host.pop("kernel", None) or self._kernel()
-        sharding = chain_sharding(getattr(self, "devices", None), self.n_chains)
-        pos0 = place_chains(_f32(pos0), sharding)
-        params = HMCParams(np.float32(step0))
-        state = loop.start(key, objective, kernel, _f32(theta0), pos0, params, problem)
-        s = settings
+    def _train(self, plan, settings) -> _host.FitResult:
+        """The plan's chains placed (sharded over ``devices``), the core loop
+        driven by the host loop."""
+        start, s = plan.start, settings
+        sharding = chain_sharding(self.devices, self.n_chains)
+        positions = place_chains(_f32(start.positions), sharding)
+        params = HMCParams(np.float32(start.step_size))
+        state = loop.start(
+            plan.keys[0],
+            plan.objective,
+            plan.kernel,
+            _f32(start.theta),
+            positions,
+            params,
+            plan.problem,
+        )
         config = LoopConfig(s.chunk_size, s.adapt_gain)
-
-        quick = self._quick(pos0.shape[1], np.size(theta0), s)
+        size = (self.n_chains, positions.shape[1], np.size(start.theta))
+        quick = _host.quick_programs(*size, s)
 
         def run_chunk(state, phase):
             program = loop.run_chunk
             if quick and not phase.learn:  # verifying a start
                 program = program.quick
-            return program(state, problem, phase, objective, kernel, config)
+            return program(
+                state, plan.problem, phase, plan.objective, plan.kernel, config
+            )
 
         return _host.run(
             run_chunk,
             state,
             max_iter=int(self.max_iter),
             tol=float(self.tol),
+            rule=plan.rule,
             adapt=self.step_size == "auto",
+            verify=plan.verify,
+            names=plan.inputs.fm.names,
             settings=s,
             verbose=self.verbose,
-            desc=type(self).__name__,
-            **host,
+            desc=self._name,
+            loss=plan.loss,
+            stop=plan.stop,
         )
 
-    def _quick(self, n_dim: int, n_params: int, settings) -> bool:
-        """Small enough for the quick programs (``Settings.quick_compile_max``)."""
-        size = self.n_chains * (n_dim + n_params)
-        return size <= settings.quick_compile_max
-
-    def _finish(self, key, fm, bounds, box, mu, *fitted, settings, retry=False) -> bool:
+    def _finish(self, plan, fitted, settings, retry=False) -> bool:
         """AIS for ``log Z`` (which checks the chains), the divergence check and
         the fitted attributes; False (nothing set) where ``retry`` and AIS
-        finds the model's mass away from the chains. ``fitted`` is ``(result,
-        energy, theta, geo, init used)``, the energy in the form inference
-        uses (user units: ``theta = coef`` for the linear energy); ``bounds``
-        the support, ``box`` the reference box of the unit coordinates;
-        ``settings`` the fit's."""
-        result, energy, theta, geo, init_used = fitted
-        state = result.state
+        finds the model's mass away from the chains."""
+        result, model, inputs = fitted.result, fitted.model, plan.inputs
+        state, (energy, theta, geo) = result.state, model
         log_z, log_z_std, trusted = _logz.log_partition(
-            key, self, energy, theta, geo, result, box, retry, settings=settings
+            plan.keys[1],
+            self._ais_config(),
+            model,
+            result,
+            inputs.box,
+            retry=retry,
+            settings=settings,
         )
         if retry and not trusted:
             return False
@@ -215,20 +263,27 @@ class _BaseEBM(DensityMixin, TransformerMixin, BaseEstimator):
                 "alpha > 0, or check that the targets are not at a bound."
             )
         positions = to_host(state.chains.position).astype(np.float64)
-        self._fm, self._core, self._box = fm, (energy, _f32(theta), geo), box
-        self.bounds_ = bounds
-        self.moments_ = np.asarray(mu, dtype=np.float64)
+        self._fm, self._box = inputs.fm, inputs.box
+        self._core = (energy, _f32(theta), geo)
+        self.bounds_ = inputs.bounds
+        self.moments_ = np.asarray(inputs.mu, dtype=np.float64)
         self.n_iter_ = int(state.iteration)
         self.converged_ = bool(result.converged and trusted)
         self.moment_error_ = float(result.error)
         self.step_size_ = float(state.params.step_size)
-        self.chains_ = to_user(box_geometry(box), positions)
+        self.chains_ = to_user(box_geometry(inputs.box), positions)
         self.log_partition_ = log_z
         self.log_partition_std_ = log_z_std
         self.history_ = result.history
-        self.init_ = init_used
+        self.init_ = plan.start.init
+        for name, value in fitted.attributes.items():
+            if value is not None:
+                setattr(self, name, value)
+            else:
+                self.__dict__.pop(name, None)
         if not result.converged:
-            why = _host.unconverged(type(self).__name__, self, result, settings)
+            limits = (self.tol, self.max_iter)
+            why = _host.unconverged(self._name, limits, result, settings)
             warnings.warn(why, ConvergenceWarning, stacklevel=4)
         return True
 

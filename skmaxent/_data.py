@@ -6,6 +6,7 @@ one concept.
 """
 
 import re
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,10 @@ __all__ = [
     "keys_from_random_state",
     "key_stream",
     "validate_X",
-    "fit_input",
+    "InputSpec",
+    "FitInputs",
+    "check_one_of",
+    "read_inputs",
     "feature_values",
     "feature_means",
     "row_blocks",
@@ -170,14 +174,52 @@ def feature_means(fm, X, weights, bounds, block: int = 1024) -> np.ndarray:
     return total
 
 
-def _data_bounds(est, X, sample_weight, specs):
+class InputSpec(NamedTuple):
+    """The estimator parameters that decide how a fit's input is read.
+
+    features : the ``features`` parameter (a preset name or specs).
+    bounds : the ``bounds`` parameter (None, or (n, 2) array-like).
+    open_supports : whether supports open on some side are fitted (else a
+        box: ``bounds=None`` with data is the data's range).
+    init : the ``init`` parameter.
+    name : the estimator's class name, for messages.
+    """
+
+    features: object
+    bounds: object
+    open_supports: bool
+    init: str
+    name: str
+
+
+class FitInputs(NamedTuple):
+    """A fit's input, read and checked (:func:`read_inputs`).
+
+    fm : the :class:`~skmaxent.core.feature_map.FeatureMap`.
+    bounds : (n, 2) the support (sides may be open).
+    box : (n, 2) the finite reference box of the chains' unit coordinates.
+    mu : (p,) the targets: the weighted feature means of ``X``, or ``moments``.
+    X, weights : the data and its weights (divided by the largest), or None.
+    n_features_in : the number of variables.
+    """
+
+    fm: object
+    bounds: np.ndarray
+    box: np.ndarray
+    mu: np.ndarray
+    X: np.ndarray | None
+    weights: np.ndarray | None
+    n_features_in: int
+
+
+def _data_bounds(spec: InputSpec, X, sample_weight, specs):
     """The support for data ``X``: given (every weighted row inside) or inferred
     (:func:`skmaxent._support.infer_support`)."""
-    if est.bounds is None and not est._open_supports:
+    if spec.bounds is None and not spec.open_supports:
         return infer_bounds(X[sample_weight > 0])
-    if est.bounds is None:
+    if spec.bounds is None:
         return infer_support(specs, X[sample_weight > 0])
-    bounds = _closed(est, check_bounds(est.bounds, X.shape[1]))
+    bounds = _closed(spec, check_bounds(spec.bounds, X.shape[1]))
     outside = np.any((X < bounds[:, 0]) | (X > bounds[:, 1]), axis=1)
     outside &= sample_weight > 0
     if np.any(outside):
@@ -190,30 +232,26 @@ def _data_bounds(est, X, sample_weight, specs):
     return bounds
 
 
-def _closed(est, bounds):
+def _closed(spec: InputSpec, bounds):
     """``bounds``, if the estimator takes open supports or they are finite."""
-    if est._open_supports or np.all(np.isfinite(bounds)):
+    if spec.open_supports or np.all(np.isfinite(bounds)):
         return bounds
     i = int(np.flatnonzero(~np.all(np.isfinite(bounds), axis=1))[0])
     raise ValueError(
-        f"bounds[{i}] = {bounds[i].tolist()}: {type(est).__name__} needs finite "
+        f"bounds[{i}] = {bounds[i].tolist()}: {spec.name} needs finite "
         "bounds (a box); MaxEntDual fits supports open on one or both sides."
     )
 
 
-def _moment_bounds(est, sample_weight):
+def _moment_bounds(spec: InputSpec, sample_weight):
     if sample_weight is not None:
         raise ValueError("sample_weight applies to X; fit(moments=...) got it.")
-    if est.bounds is None:
+    if spec.bounds is None:
         raise ValueError(
             "fit(moments=...) requires bounds: pass bounds=array-like of "
             "shape (n_features_in_, 2) with lo < hi on each row."
         )
-    bounds = _closed(est, check_bounds(est.bounds, None))
-    est.n_features_in_ = bounds.shape[0]
-    if hasattr(est, "feature_names_in_"):
-        del est.feature_names_in_
-    return bounds
+    return _closed(spec, check_bounds(spec.bounds, None))
 
 
 def _check_features_on_box(fm, bounds):
@@ -303,44 +341,42 @@ def _check_custom(specs, n: int):
             ) from exc
 
 
-def fit_input(est, X, moments, sample_weight, settings):
-    """Validate a fit's input: ``(fm, bounds, mu, X, sample_weight, box)``, no tracing.
-
-    ``bounds`` is the support (sides may be open), ``box`` the finite
-    reference box of the chains' unit coordinates
-    (:func:`skmaxent._support.reference_box`). ``X`` and ``sample_weight``
-    are ``None`` when fitting from ``moments``. Sets ``n_features_in_`` (and
-    ``feature_names_in_`` for a DataFrame).
-    """
-    programs.trim(settings.max_programs)  # bounded memory in a long session
+def check_one_of(X, moments) -> None:
+    """Exactly one of ``X`` and ``moments`` (before any other check)."""
     if (X is None) == (moments is None):
         raise ValueError(
             "Pass exactly one of X (data whose feature means are the targets) "
             "and moments= (the targets themselves); got "
             f"{'both' if X is not None else 'neither'}."
         )
-    names = None
+
+
+def read_inputs(spec: InputSpec, X, names, moments, sample_weight, settings):
+    """A fit's :class:`FitInputs`, checked, with no tracing and no side effect.
+
+    ``X`` is the validated data (:func:`validate_X`, by the estimator, which
+    owns ``n_features_in_``) and ``names`` its column names (or None), or
+    both None when fitting ``moments``; ``sample_weight`` the data's
+    weights; ``settings`` the fit's :class:`~skmaxent.Settings`.
+    """
     if X is not None:
-        X = validate_X(est, X, reset=True)
         sample_weight = _check_weights(sample_weight, X)
         n = X.shape[1]
-        names = getattr(est, "feature_names_in_", None)
     else:
-        bounds = _moment_bounds(est, sample_weight)
+        bounds = _moment_bounds(spec, sample_weight)
         n = bounds.shape[0]
-    specs = resolve_features(est.features, n)
+    specs = resolve_features(spec.features, n)
     _check_custom(specs, n)
     fm = compile_features(
         specs, n, None if names is None else tuple(str(s) for s in names)
     )
-    init = getattr(est, "init", "zero")
-    if init == "score_matching" and (X is None or not fm.differentiable):
+    if spec.init == "score_matching" and (X is None or not fm.differentiable):
         raise ValueError(
             "init='score_matching' needs data X and features differentiable in "
             "x (no Indicator); use init='auto' to fall back to 'zero' otherwise."
         )
     if X is not None:
-        bounds = _data_bounds(est, X, sample_weight, specs)
+        bounds = _data_bounds(spec, X, sample_weight, specs)
         check_support(specs, bounds, fm.names)
         box = reference_box(specs, bounds, None, X, sample_weight)
         _check_features_on_box(fm, box)
@@ -359,7 +395,7 @@ def fit_input(est, X, moments, sample_weight, settings):
             "(NaN or inf), so its mean over X is not either; a feature must be "
             "finite on the whole box: change its fn or drop those rows."
         )
-    return fm, bounds, mu, X, sample_weight, box
+    return FitInputs(fm, bounds, box, mu, X, sample_weight, n)
 
 
 def _data_means(fm, X, sample_weight, box, settings):

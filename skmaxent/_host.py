@@ -4,8 +4,8 @@ It drives any chain fit given a ``run_chunk(state, phase)`` function: it
 reads each chunk's :class:`~skmaxent.core.loop.ChunkInfo`, decides the next
 :class:`~skmaxent.core.problem.Phase` (verify, learn, average) and when to
 stop, keeps the Polyak–Ruppert average on the host, and never writes the
-core's state. The estimator itself is read in one place only:
-:func:`unconverged` takes its ``tol`` and ``max_iter`` for the warning.
+core's state, and never sees the estimator (its settings come as
+arguments).
 """
 
 from typing import Any, NamedTuple
@@ -16,7 +16,15 @@ import scipy.stats
 from skmaxent._settings import Settings
 from skmaxent.core.problem import Phase
 
-__all__ = ["Rule", "FitResult", "run", "error_quantile", "gradient_statistic"]
+__all__ = [
+    "Rule",
+    "FitResult",
+    "run",
+    "unconverged",
+    "quick_programs",
+    "error_quantile",
+    "gradient_statistic",
+]
 
 
 class Rule(NamedTuple):
@@ -130,8 +138,10 @@ class _Average:
         return self.n >= s.max_average or self.precision() <= s.average_precision
 
 
-def unconverged(name, est, result, settings) -> str:
-    """The ConvergenceWarning's text for ``est``'s unconverged ``result``."""
+def unconverged(name, limits, result, settings) -> str:
+    """The ConvergenceWarning's text for the estimator ``name``'s unconverged
+    ``result``; ``limits`` its ``(tol, max_iter)``."""
+    tol, max_iter = limits
     acc = float(np.mean(result.history["acceptance"][-settings.chunk_size :]))
     why = (
         f"its chains barely moved (HMC acceptance {acc:.2g} < "
@@ -142,10 +152,14 @@ def unconverged(name, est, result, settings) -> str:
         "not within tol of zero up to its Monte Carlo error. Increase "
         "max_iter or n_chains, or raise tol"
     )
-    return (
-        f"{name} did not meet tol={est.tol} in max_iter={est.max_iter} "
-        f"iterations ({why})."
-    )
+    return f"{name} did not meet tol={tol} in max_iter={max_iter} iterations ({why})."
+
+
+def quick_programs(n_chains: int, n_dim: int, n_params: int, settings) -> bool:
+    """Whether a fit is small enough for the quickly compiled programs
+    (``Settings.quick_compile_max``) where their work is short: verifying a
+    start, and the ``log Z`` of a fit that ended there."""
+    return n_chains * (n_dim + n_params) <= settings.quick_compile_max
 
 
 def _diverged(done, info, names):

@@ -29,6 +29,7 @@ parameters where training left them at other ones.
 import math
 import warnings
 from functools import partial
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -36,13 +37,41 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent._data import key_stream
-from skmaxent._host import error_quantile
+from skmaxent._host import error_quantile, quick_programs
 from skmaxent._starts import to_host
 from skmaxent.core import ais, chains
 from skmaxent.core.energy import Linear
 from skmaxent.core.gaussian_metric import block_reference
 
-__all__ = ["pool", "log_partition", "missed_mass"]
+__all__ = ["AISConfig", "pool", "log_partition", "settle", "missed_mass"]
+
+
+class AISConfig(NamedTuple):
+    """What ``log Z`` needs of the estimator.
+
+    name : its class name, for messages.
+    kernel : the sampling kernel of AIS and of the chains' moves.
+    n_chains : its chains (the particles of a run, unless
+        ``Settings.ais_particles``).
+    verbose : a progress bar over runs where above zero.
+    """
+
+    name: str
+    kernel: Any
+    n_chains: int
+    verbose: int
+
+
+def _move(program, key, config: AISConfig, model, state, n_steps: int):
+    """``program`` (:func:`skmaxent.core.chains.sample` or ``settle``) run
+    from the fit's chains for ``n_steps`` transitions of the model ``(energy,
+    theta, geo)``, with the step size they ended with."""
+    energy, theta, geo = model
+    theta = np.asarray(theta, np.float32)
+    positions = state.chains.position
+    return program(
+        key, energy, theta, geo, positions, config.kernel, state.params, n_steps
+    )
 
 
 def pool(log_weights) -> tuple[float, float]:
@@ -112,7 +141,7 @@ def _next(std, n_runs, n_temperatures, settings):
     return min(length, longest)
 
 
-def _bidirectional(est, reverse, key, fitted, log_z, std, *, settings):
+def _bidirectional(config, reverse, key, fitted, log_z, std, *, settings):
     """``std``, raised to the gap between forward and reverse AIS if they differ.
 
     One reverse run at the longest schedule (``Settings.ais_temperatures``,
@@ -124,27 +153,18 @@ def _bidirectional(est, reverse, key, fitted, log_z, std, *, settings):
     cannot see the mass they missed (it stays below about one nat whatever
     the bias); a gap beyond three combined standard errors can, and becomes
     the reported error, with a warning. ``reverse(start)`` runs the reverse
-    schedule; ``fitted`` is ``(energy, theta, geo, state)``; ``settings``
-    the fit's.
+    schedule; ``fitted`` is ``(model, state)``; ``settings`` the fit's.
     """
-    energy, theta, geo, state = fitted
+    model, state = fitted
     # The chains sample the last iterate; theta is the iterates' average.
-    burned = chains.sample(
-        key,
-        energy,
-        np.asarray(theta, np.float32),
-        geo,
-        state.chains.position,
-        est._kernel(),
-        state.params,
-        2 * settings.sample_burn_in,
-    )[-1]
+    n_steps = 2 * settings.sample_burn_in
+    burned = _move(chains.sample, key, config, model, state, n_steps)[-1]
     inverse, inverse_std = pool(np.asarray(reverse(start=burned).log_weights))
     upper = -inverse
     gap = upper - log_z
     if np.isfinite(gap) and gap > 3 * math.hypot(std, inverse_std) + 0.01:
         warnings.warn(
-            f"{type(est).__name__}: forward and reverse AIS disagree: log Z "
+            f"{config.name}: forward and reverse AIS disagree: log Z "
             f"is between about {log_z:.4g} and {upper:.4g} (in unit "
             f"coordinates), so log_partition_std_ is set to their gap, "
             f"{gap:.3g}, not the forward runs' {std:.3g}.",
@@ -179,31 +199,23 @@ def _reference(settings, positions, gaussian, fitted):
     )
 
 
-def settle(key, est, energy, theta, geo, result, *, settings):
-    """``result`` with its chains moved ``Settings.settle_steps`` HMC
-    transitions at ``theta`` (their cache evaluated there): the chains of the
-    returned model, for ``chains_``, ``sample``, the AIS reference and the
-    chain check, where ``theta`` is not the iterate the chains followed
-    (why: ``docs/decisions.md``).
+def settle(key, config: AISConfig, model, result, *, settings):
+    """``result`` with its chains moved ``Settings.settle_steps`` transitions
+    of the model ``(energy, theta, geo)`` (their cache evaluated there): the
+    chains of the returned model, for ``chains_``, ``sample``, the AIS
+    reference and the chain check, where ``theta`` is not the iterate the
+    chains followed (why: ``docs/decisions.md``).
     """
-    state = result.state
-    moved = chains.settle(
-        jax.random.fold_in(key, 1),
-        energy,
-        np.asarray(theta, np.float32),
-        geo,
-        state.chains.position,
-        est._kernel(),
-        state.params,
-        int(settings.settle_steps),
-    )
+    state, n_steps = result.state, int(settings.settle_steps)
+    key = jax.random.fold_in(key, 1)
+    moved = _move(chains.settle, key, config, model, state, n_steps)
     return result._replace(state=state._replace(chains=moved))
 
 
-def log_partition(key, est, energy, theta, geo, result, box, retry=False, *, settings):
-    """``(log Z in user units, its standard error, trusted)`` for ``est``.
+def log_partition(key, config: AISConfig, model, result, box, *, retry, settings):
+    """``(log Z in user units, its standard error, trusted)`` of a fit.
 
-    ``energy``, ``theta`` and ``geo`` as in :mod:`skmaxent.core.energy`;
+    ``model`` is ``(energy, theta, geo)`` as in :mod:`skmaxent.core.energy`;
     ``result`` the fit's :class:`~skmaxent._host.FitResult` (its chains give
     the reference and its step size the HMC step); ``box`` the reference box
     of the unit coordinates. A support open on some side always uses the
@@ -217,14 +229,15 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False, *, set
     from zero, without the warning and returning at once).
     Shows a progress bar over runs with ``verbose``.
     """
-    state = result.state
+    state, (energy, theta, geo) = result.state, model
     verified = bool(np.all(result.history["phase"] == "verify"))
     s = settings
-    quick = verified and est._quick(box.shape[0], np.size(theta), s)
+    size = (config.n_chains, box.shape[0], np.size(theta))
+    quick = verified and quick_programs(*size, s)
     gaussian = s.ais_reference == "gaussian" or geo.walls is not None
-    reference = _reference(s, state.chains.position, gaussian, (energy, theta, geo))
+    reference = _reference(s, state.chains.position, gaussian, model)
     bar = None
-    if est.verbose > 0:
+    if config.verbose > 0:
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="log Z (AIS runs)")
@@ -238,9 +251,9 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False, *, set
             energy,
             np.asarray(theta, np.float32),
             geo,
-            est._kernel(),
+            config.kernel,
             state.params,
-            int(s.ais_particles or est.n_chains),
+            int(s.ais_particles or config.n_chains),
             np.int32(n_temps),
             **reference,
             reverse=np.bool_(reverse),
@@ -250,18 +263,21 @@ def log_partition(key, est, energy, theta, geo, result, box, retry=False, *, set
     log_z, std, n_total, particles, weights = _forward(run, s, bar)
     trusted = True
     if np.isfinite(log_z):
-        trusted = _check_chains(est, state, particles, weights, verified, not retry)
+        found = (particles, weights)
+        trusted = _check_chains(config.name, state, found, verified, not retry)
         if retry and not trusted:
             return log_z, std, False
     if gaussian and not reference["full"] and np.isfinite(log_z):
         reverse = partial(
             run, s.ais_temperatures, reverse=True, program=ais.model_log_partition
         )
-        fitted = (energy, theta, geo, state)
-        std = _bidirectional(est, reverse, next(keys), fitted, log_z, std, settings=s)
+        fitted = (model, state)
+        std = _bidirectional(
+            config, reverse, next(keys), fitted, log_z, std, settings=s
+        )
     if np.isfinite(log_z) and std > s.ais_target_std:
         warnings.warn(
-            f"{type(est).__name__}: log_partition_std_ = {std:.3g} nats after "
+            f"{config.name}: log_partition_std_ = {std:.3g} nats after "
             f"{n_total} AIS runs exceeds the target {s.ais_target_std}: "
             "score and score_samples are uncertain by about that much. More "
             "n_chains (AIS particles) or a simpler model reduce it.",
@@ -301,9 +317,11 @@ def _forward(run, settings, bar):
     return log_z, std, n_total, particles, weights
 
 
-def _check_chains(est, state, particles, weights, verified, warn=True) -> bool:
-    """:func:`missed_mass` of the fitted model against its chains; False
-    (with a ``ConvergenceWarning`` if ``warn``) where it flags.
+def _check_chains(name, state, found, verified, warn=True) -> bool:
+    """:func:`missed_mass` of the fitted model against its chains, given the
+    forward runs' ``(particles, log-weights)``; False (with a
+    ``ConvergenceWarning`` naming the estimator ``name`` if ``warn``) where it
+    flags.
 
     Every moment of the fit was measured on the chains, so where the model
     has mass they never reached, the fit is wrong however small its
@@ -312,6 +330,7 @@ def _check_chains(est, state, particles, weights, verified, warn=True) -> bool:
     (on an open support, say, where bounded features leave the tails to the
     quadratic form).
     """
+    particles, weights = found
     flagged, shift = missed_mass(
         to_host(state.chains.position),
         np.concatenate([to_host(p) for p in particles]),
@@ -322,7 +341,7 @@ def _check_chains(est, state, particles, weights, verified, warn=True) -> bool:
         remedy = "Try alpha > 0, more n_chains, or finite bounds."
         remedy = "Refit with init='zero'." if verified else remedy
         warnings.warn(
-            f"{type(est).__name__}: {what} mass where its chains did not go: "
+            f"{name}: {what} mass where its chains did not go: "
             f"the AIS draws of the model lie {shift:.3g} chain standard "
             "deviations from the chains in some variable, so the fit is "
             f"likely wrong (converged_ is False). {remedy}",

@@ -9,9 +9,10 @@ from skmaxent._arrays import f32 as _f32
 from skmaxent._base import _BaseEBM
 from skmaxent._data import keys_from_random_state
 from skmaxent._host import Rule
+from skmaxent._plan import Fitted, Plan, Start
 from skmaxent._starts import data_start, gaussian_start
 from skmaxent._support import box_geometry, confinement, reference_coef, walls_of
-from skmaxent.core import penalties, programs
+from skmaxent.core import penalties
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, to_unit, unit_geometry
 from skmaxent.core.gaussian_metric import GaussianMove, quadratic_block
@@ -193,9 +194,7 @@ class MaxEntDual(_BaseEBM):
         self.verbose = verbose
         self.marginal_priors = marginal_priors
 
-    def _start(
-        self, fm, X, sample_weight, bounds, box, mu, std, warm, key, init, *, settings
-    ):
+    def _start(self, inputs, std, warm, key, init, *, settings):
         """``(phi0, chain positions in unit coordinates, init used)`` for ``init``.
 
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
@@ -203,6 +202,7 @@ class MaxEntDual(_BaseEBM):
         is ``coef = 0`` on a box, and on an open axis the reference density
         of :func:`skmaxent._support.reference_coef`.
         """
+        fm, bounds, box, X = inputs.fm, inputs.bounds, inputs.box, inputs.X
         if warm:
             return self.coef_ * std, self._warm_positions(bounds, box), "zero"
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
@@ -210,7 +210,7 @@ class MaxEntDual(_BaseEBM):
             phi, rows = data_start(
                 fm,
                 X,
-                sample_weight,
+                inputs.weights,
                 box,
                 std,
                 init,
@@ -229,7 +229,7 @@ class MaxEntDual(_BaseEBM):
             if phi is not None and why is None:
                 return phi, to_unit(box_geometry(box), rows), "score_matching"
         elif X is None and init == "auto":
-            gauss = gaussian_start(fm, mu, bounds)
+            gauss = gaussian_start(fm, inputs.mu, bounds)
             if gauss is not None:
                 coef0, mean0, cov0 = gauss
                 pos = rng.multivariate_normal(mean0, cov0, size=self.n_chains)
@@ -259,14 +259,15 @@ class MaxEntDual(_BaseEBM):
         small = others < self.n_chains // 2 and others <= s.dense_max_features
         return "gaussian" if small else "cg"
 
-    def _problem(self, fm, bounds, box, mu, mean, std, priors, *, settings) -> Problem:
-        s, p = settings, fm.n_features_out
+    def _problem(self, inputs, mean, std, priors, *, settings) -> Problem:
+        s, fm, box, mu = settings, inputs.fm, inputs.box, inputs.mu
+        p = fm.n_features_out
         low, high = (np.asarray(b, np.float32) for b in box.T)
         R = None
         if self.roughness > 0:
             R = roughness_entries(fm.specs, box[:, 0], box[:, 1])
         heavy = self._matrix_free(p, s)  # the matrix-free step's damping
-        zeros, walls = np.zeros_like(low), walls_of(bounds)
+        zeros, walls = np.zeros_like(low), walls_of(inputs.bounds)
         return Problem(
             geo=Geometry(low, high, zeros, _f32(mean), _f32(std), walls),
             nu=_f32((mu - mean) / std),
@@ -280,12 +281,9 @@ class MaxEntDual(_BaseEBM):
             **prior_fields(priors, self.n_chains),
         )
 
-    def _fit(self, X, moments, sample_weight, settings):
-        s = settings
-        fm, bounds, mu, X, sample_weight, box = self._fit_input(
-            X, moments, sample_weight, s
-        )
-        priors = check_marginal_priors(self.marginal_priors, bounds)
+    def _plan(self, inputs, settings) -> Plan:
+        s, fm, box = settings, inputs.fm, inputs.box
+        priors = check_marginal_priors(self.marginal_priors, inputs.bounds)
         if priors and self.n_chains < 4:
             raise ValueError(
                 "marginal_priors need n_chains >= 4 (their gradient splits the "
@@ -294,54 +292,50 @@ class MaxEntDual(_BaseEBM):
         mean, std = fm.uniform_moments(box[:, 0], box[:, 1])
         key, k_init, k_ais = keys_from_random_state(self.random_state, 3)
         warm = self._warm(fm)
-        problem = self._problem(fm, bounds, box, mu, mean, std, priors, settings=s)
         cg = self._matrix_free(fm.n_features_out, s)
         objective = Dual(Linear(fm), self._solver(fm, cg, s), s.cg_iter)
         kernel = self._kernel()  # the Gaussian metric's move too, where it serves
         if objective.solver == "gaussian":
             kernel = GaussianMove(kernel, fm)
-        rule = Rule(
-            "residual",
-            "batch" if priors else "chains",
-            n_groups(self.n_chains) if cg else None,
-        )
-        geo = unit_geometry(box[:, 0], box[:, 1], fm.n_features_out, walls_of(bounds))
-        init = self.init
-        start = partial(self._start, fm, X, sample_weight, bounds, box, mu, std, warm)
-        while True:
-            phi0, pos0, used = start(k_init, init, settings=s)
-            step0 = self.step_size_ if warm else self._initial_step_size(s)
-            result = self._train(
-                key,
-                objective,
-                problem,
-                phi0,
-                pos0,
-                step0,
-                rule=rule,
-                verify=used in ("score_matching", "gaussian") and not priors,
-                names=fm.names,
-                kernel=kernel,
-                settings=s,
-            )
-            coef = result.theta / std
-            why = confinement(fm.specs, coef, bounds)
+        groups = n_groups(self.n_chains) if cg else None
+        step = self.step_size_ if warm else self._initial_step_size(s)
+        problem = self._problem(inputs, mean, std, priors, settings=s)
+
+        def plan(init):
+            phi0, pos0, used = self._start(inputs, std, warm, k_init, init, settings=s)
             # init="auto": a fit from a data or Gaussian start that diverged,
             # or whose model AIS finds away from its chains (a false start,
-            # or learned from one), from zero.
+            # or learned from one), is refitted from zero.
             retry = init == "auto" and used != "zero"
-            if why is not None and not retry:
-                raise RuntimeError(
-                    f"The fit diverged: after {result.state.iteration} iterations "
-                    f"exp(coef_ · f) is not a density on the open support ({why}). "
-                    "Try a smaller learning_rate, alpha > 0, or finite bounds."
-                )
-            fitted = (result, Linear(fm), coef, geo, used)
-            if why is None and self._finish(
-                k_ais, fm, bounds, box, mu, *fitted, settings=s, retry=retry
-            ):
-                break
-            init = "zero"
-            # The refit compiles the zero start's programs: keep the bound.
-            programs.trim(s.max_programs)
-        self.coef_ = coef
+            return Plan(
+                inputs=inputs,
+                objective=objective,
+                problem=problem,
+                kernel=kernel,
+                start=Start(phi0, pos0, step, used),
+                rule=Rule("residual", "batch" if priors else "chains", groups),
+                keys=(key, k_ais),
+                finish=partial(self._fitted, inputs, std, retry),
+                verify=used in ("score_matching", "gaussian") and not priors,
+                fallback=partial(plan, "zero") if retry else None,
+            )
+
+        return plan(self.init)
+
+    def _fitted(self, inputs, std, retry, result) -> Fitted | None:
+        """The fitted density ``exp(coef · f)``; None where it is none on the
+        open support and the fit can be ``retry``-ed."""
+        fm, bounds, box = inputs.fm, inputs.bounds, inputs.box
+        coef = result.theta / std
+        why = confinement(fm.specs, coef, bounds)
+        if why is not None and not retry:
+            raise RuntimeError(
+                f"The fit diverged: after {result.state.iteration} iterations "
+                f"exp(coef_ · f) is not a density on the open support ({why}). "
+                "Try a smaller learning_rate, alpha > 0, or finite bounds."
+            )
+        if why is not None:
+            return None
+        p = fm.n_features_out
+        geo = unit_geometry(box[:, 0], box[:, 1], p, walls_of(bounds))
+        return Fitted(result, (Linear(fm), coef, geo), {"coef_": coef})

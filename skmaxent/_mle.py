@@ -1,12 +1,12 @@
 """MaxLikelihoodEBM: an energy-based model fitted by maximum likelihood on chains."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent._base import _BaseEBM
-from skmaxent._centring import shift_map
 from skmaxent._data import feature_means, keys_from_random_state
 from skmaxent._host import Rule
 from skmaxent._likelihood import (
@@ -17,7 +17,8 @@ from skmaxent._likelihood import (
     training_data,
     widen,
 )
-from skmaxent._smm import MomentMatchingEBM
+from skmaxent._moments import check_energy_model, moment_matching_plan
+from skmaxent._plan import Plan
 from skmaxent._support import box_geometry
 from skmaxent.core.energy import Linear as LinearEnergy
 from skmaxent.core.energy import to_unit
@@ -306,77 +307,66 @@ class MaxLikelihoodEBM(_BaseEBM):
             )
         return super().fit(X, y, sample_weight=sample_weight)
 
-    # The energy and the start are MomentMatchingEBM's (same centred linear
-    # parametrisation, same neural energies).
-    _energy = MomentMatchingEBM._energy
-    _start = MomentMatchingEBM._start
-    _smm_problem = MomentMatchingEBM._problem
-    _store = MomentMatchingEBM._store
-
-    def _check_params(self, n_rows):
-        """``(linear, early)``: whether the energy is linear (MomentMatchingEBM's
-        checks), whether rows are held out (:func:`check_validation`)."""
-        linear = MomentMatchingEBM._check_params(self)
-        check_validation(self.early_stopping, self.validation_fraction, n_rows)
-        return linear, bool(self.early_stopping)
-
-    def _fit(self, X, moments, sample_weight, settings):
-        del moments
-        s = settings
-        fm, bounds, _, X, w, box = self._fit_input(X, None, sample_weight, s)
+    def _plan(self, inputs, settings) -> Plan:
+        """Moment matching's plan (:func:`skmaxent._moments.moment_matching_plan`)
+        on the training rows, with the likelihood's objective, data, rule and
+        early stopping."""
+        s, fm = settings, inputs.fm
         if self.bounds is None:  # held-out rows beyond the data's range stay in
-            bounds = box = widen(bounds)
-        linear, early = self._check_params(int(np.sum(w > 0)))
+            wide = widen(inputs.bounds)
+            inputs = inputs._replace(bounds=wide, box=wide)
+        linear = check_energy_model(self.energy_model, self.roughness, self.init)
+        early, fraction = bool(self.early_stopping), self.validation_fraction
+        check_validation(early, fraction, int(np.sum(inputs.weights > 0)))
         keys = keys_from_random_state(self.random_state, 6)
         key, k_params, k_init, k_ais, k_split, k_batch = keys
-        public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
-        X, w, X_val, w_val = split(X, w, early, self.validation_fraction, k_split)
-        mu = feature_means(fm, X, w, box, s.row_block)
-        sh = shift_map(fm.specs, bounds)
-        centred = bounds - sh.c[:, None]
-        mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
-        warm = self._warm(fm, getattr(self, "_fit_energy", None) == flat)
-        penalised = self.alpha > 0 or self.roughness > 0 or self.energy_penalty > 0
-        # The score-matching start also when penalised (close to the optimum
-        # for small penalties; it is verified only without them).
-        theta0, pos0, used = self._start(
-            fm, X, w, bounds, sh, std, theta0, warm, False, k_init, settings=s
-        )
-        K = len(theta0)
+        X, w, X_val, w_val = split(inputs.X, inputs.weights, early, fraction, k_split)
+        mu = feature_means(fm, X, w, inputs.box, s.row_block)
+        inputs = inputs._replace(X=X, weights=w, mu=mu)
         rate = self.learning_rate
         rate = AUTO_RATE[linear] if rate == "auto" else rate
-        problem = self._smm_problem(
-            fm, bounds, mu, sh, mean, std, K, linear, (), rate=rate, settings=s
+        # The score-matching start also when penalised (close to the optimum
+        # for small penalties; it is verified only without them).
+        plan, cent = moment_matching_plan(
+            self,
+            inputs,
+            s,
+            keys=(key, k_params, k_init, k_ais),
+            penalised=False,
+            rate=rate,
         )
+        penalised = self.alpha > 0 or self.roughness > 0 or self.energy_penalty > 0
         data = training_data(
-            fm, X, w, box, (sh, mean, std), linear, self.energy_penalty, k_batch
+            fm, X, w, inputs.box, cent, linear, self.energy_penalty, k_batch
         )
-        problem = problem._replace(data=data)
-        energy = LinearEnergy(fm) if linear else flat
-        objective = MLE(energy, LinearEnergy(fm), int(self.batch_size))
+        problem = plan.problem._replace(data=data)
+        energy = plan.objective.energy
         stop = None
         if early:
-            U_val = to_unit(box_geometry(box), X_val)
+            U_val = to_unit(box_geometry(inputs.box), X_val)
             stop = EarlyStop(energy, problem.geo, U_val, w_val, self.n_iter_no_change)
-        result = self._train(
-            key,
-            objective,
-            problem,
-            theta0,
-            pos0,
-            self.step_size_ if warm else self._initial_step_size(s),
+        return plan._replace(
+            objective=MLE(energy, LinearEnergy(fm), int(self.batch_size)),
+            problem=problem,
             rule=Rule() if linear else Rule("gradient", "batch"),
-            verify=used == "score_matching" and not penalised,
-            names=fm.names,
+            verify=plan.start.init == "score_matching" and not penalised,
             loss="energy_gap",
             stop=stop,
-            settings=s,
+            finish=partial(_stopped, plan.finish, stop),
         )
-        if stop is not None and stop.best is not None and not result.converged:
-            result = result._replace(theta=np.asarray(stop.best, np.float64))
-        result = result._replace(converged=result.converged or result.stopped)
-        fitted = (result, sh, std, linear, flat, used)
-        self._store(k_ais, fm, bounds, box, mu, *fitted, settings=s)
-        self.stopped_early_ = bool(result.stopped)
-        self.validation_loss_ = np.asarray([] if stop is None else stop.scores)
-        self.energy_model_ = public
+
+
+def _stopped(finish, stop, result):
+    """Moment matching's ``finish`` of ``result`` as early stopping left it:
+    the best window's parameters where it stopped the fit, converged where
+    it did, and the attributes of early stopping."""
+    if stop is not None and stop.best is not None and not result.converged:
+        result = result._replace(theta=np.asarray(stop.best, np.float64))
+    result = result._replace(converged=result.converged or result.stopped)
+    fitted = finish(result)
+    scores = [] if stop is None else stop.scores
+    extra = {
+        "stopped_early_": bool(result.stopped),
+        "validation_loss_": np.asarray(scores),
+    }
+    return fitted._replace(attributes=fitted.attributes | extra)

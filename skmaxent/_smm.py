@@ -1,28 +1,15 @@
 """MomentMatchingEBM: an energy-based model whose feature means match targets."""
 
-import dataclasses
 from numbers import Integral
 
-import jax
-import numpy as np
-import scipy.sparse.linalg
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from skmaxent import _logz
-from skmaxent._arrays import f32 as _f32
 from skmaxent._base import _BaseEBM
-from skmaxent._centring import shift_map
 from skmaxent._data import keys_from_random_state
-from skmaxent._host import Rule
-from skmaxent._starts import data_start
-from skmaxent.core import penalties
-from skmaxent.core.energy import Geometry, flatten, unit_geometry
-from skmaxent.core.energy import Linear as LinearEnergy
-from skmaxent.core.problem import Problem, Report
-from skmaxent.core.roughness import roughness_entries
-from skmaxent.core.smm import SMM
-from skmaxent.energies import MLP, Linear, check_energy
-from skmaxent.priors import check_marginal_priors, prior_fields
+from skmaxent._moments import moment_matching_plan
+from skmaxent._plan import Plan
+from skmaxent.energies import Linear
+from skmaxent.priors import check_marginal_priors
 
 
 class MomentMatchingEBM(_BaseEBM):
@@ -220,171 +207,18 @@ class MomentMatchingEBM(_BaseEBM):
         self.marginal_priors = marginal_priors
 
     # ------------------------------------------------------------------ fit
-    def _energy(self, key, n, bounds):
-        """(public energy, core energy or None for linear, initial theta or None)."""
-        energy = self.energy_model
-        if isinstance(energy, str | Linear):
-            return Linear(), None, None
-        if isinstance(energy, MLP):
-            box = tuple(map(tuple, bounds.tolist()))
-            public, core = (dataclasses.replace(energy, bounds=b) for b in (box, None))
-        else:
-            public = core = energy
-        params = check_energy(public, key, n, bounds)
-        theta, flat = flatten(core, params)
-        return public, flat, theta
-
-    def _check_params(self):
-        linear = isinstance(self.energy_model, str | Linear)
-        if self.roughness > 0 and not linear:
-            raise ValueError(
-                f"roughness={self.roughness} applies to energy_model='linear' only; "
-                "use alpha (an L2 penalty on the parameters) for other energies."
-            )
-        if self.init == "score_matching" and not linear:
-            raise ValueError(
-                "init='score_matching' applies to energy_model='linear' only; use "
-                "init='auto' or 'zero' with other energies."
-            )
-        return linear
-
-    def _start(
-        self, fm, X, w, bounds, sh, std, theta0, warm, penalised, key, *, settings
-    ):
-        """``(theta0, positions on the unit box, init used)``."""
-        width = bounds[:, 1] - bounds[:, 0]
-        linear = theta0 is None
-        if warm:
-            if linear:
-                theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), self.coef_) * std
-            else:
-                theta0 = self._theta
-            return (
-                theta0,
-                self._warm_positions(bounds, bounds),
-                ("zero" if linear else "energy"),
-            )
-        pos0 = np.asarray(jax.random.uniform(key, (self.n_chains, fm.n_features_in)))
-        if not linear:
-            return theta0, pos0, "energy"
-        usable = X is not None and fm.differentiable and self.init != "zero"
-        if usable and (self.init == "score_matching" or not penalised):
-            rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
-            user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
-            phi, rows = data_start(
-                fm,
-                X,
-                w,
-                bounds,
-                user_std,
-                self.init,
-                self.n_chains,
-                rng,
-                settings.sm_max_features,
-            )
-            if phi is not None:
-                coef0 = phi / user_std
-                theta0 = scipy.sparse.linalg.spsolve(sh.T.T.tocsc(), coef0) * std
-                return theta0, (rows - bounds[:, 0]) / width, "score_matching"
-        return np.zeros(fm.n_features_out), pos0, "zero"
-
-    def _problem(
-        self, fm, bounds, mu, sh, mean, std, K, linear, priors, rate=None, *, settings
-    ) -> Problem:
-        s = settings
-        centred = bounds - sh.c[:, None]
-        R = None
-        if self.roughness > 0:
-            R = roughness_entries(fm.specs, centred[:, 0], centred[:, 1])
-        if linear:
-            pen = penalties.build(
-                1.0 / std, self.alpha, self.roughness, R, (sh.rows, sh.cols, sh.vals)
-            )
-        else:
-            pen = penalties.build(np.ones(K), self.alpha)
-        user_std = fm.uniform_moments(bounds[:, 0], bounds[:, 1])[1]
-        low, high = _f32(bounds[:, 0]), _f32(bounds[:, 1])
-        inv_rows, inv_cols, inv_vals = sh.inv
-        return Problem(
-            geo=Geometry(low, high, _f32(sh.c), _f32(mean), _f32(std)),
-            nu=_f32((sh.T @ mu + sh.t - mean) / std),
-            penalty=pen,
-            report=Report(
-                np.asarray(inv_rows, np.int32),
-                np.asarray(inv_cols, np.int32),
-                _f32(inv_vals),
-                _f32(std),
-                _f32(user_std),
-            ),
-            learning_rate=np.float32(self.learning_rate if rate is None else rate),
-            max_norm=np.float32(s.max_grad_norm),
-            damping=np.float32(0.0),
-            ema=np.float32(0.0),
-            target_accept=np.float32(s.target_accept),
-            **prior_fields(priors, self.n_chains),
+    def _plan(self, inputs, settings) -> Plan:
+        priors = check_marginal_priors(self.marginal_priors, inputs.bounds)
+        keys = keys_from_random_state(self.random_state, 4)
+        strong = any(q.strength for q in priors)
+        penalised = self.alpha > 0 or self.roughness > 0 or strong
+        plan, _ = moment_matching_plan(
+            self,
+            inputs,
+            settings,
+            keys=keys,
+            penalised=penalised,
+            rate=self.learning_rate,
+            priors=priors,
         )
-
-    def _fit(self, X, moments, sample_weight, settings):
-        s = settings
-        fm, bounds, mu, X, w, box = self._fit_input(X, moments, sample_weight, s)
-        priors = check_marginal_priors(self.marginal_priors, bounds)
-        linear = self._check_params()
-        key, k_params, k_init, k_ais = keys_from_random_state(self.random_state, 4)
-        public, flat, theta0 = self._energy(k_params, fm.n_features_in, bounds)
-        # Polynomial features are matched in coordinates centred on the box
-        # (same family, far better conditioned; see skmaxent._centring).
-        sh = shift_map(fm.specs, bounds)
-        centred = bounds - sh.c[:, None]
-        mean, std = fm.uniform_moments(centred[:, 0], centred[:, 1])
-        warm = self._warm(fm, getattr(self, "_fit_energy", None) == flat)
-        penalised = (
-            self.alpha > 0 or self.roughness > 0 or any(q.strength for q in priors)
-        )
-        theta0, pos0, used = self._start(
-            fm, X, w, bounds, sh, std, theta0, warm, penalised, k_init, settings=s
-        )
-        K = len(theta0)
-        problem = self._problem(
-            fm, bounds, mu, sh, mean, std, K, linear, priors, settings=s
-        )
-        objective = SMM(LinearEnergy(fm) if linear else flat, LinearEnergy(fm))
-        result = self._train(
-            key,
-            objective,
-            problem,
-            theta0,
-            pos0,
-            self.step_size_ if warm else self._initial_step_size(s),
-            rule=Rule("gradient", "batch") if penalised else Rule(),
-            verify=used == "score_matching" and not penalised,
-            names=fm.names,
-            loss=True,
-            settings=s,
-        )
-        fitted = (result, sh, std, linear, flat, used)
-        self._store(k_ais, fm, bounds, box, mu, *fitted, settings=s)
-        self.energy_model_ = public
-
-    def _store(self, key, fm, bounds, box, mu, *fitted, settings):
-        """AIS and the fitted attributes (shared with MaxLikelihoodEBM); first
-        the chains settle at the returned parameters where those are not the
-        iterate they followed (:func:`skmaxent._logz.settle`). ``fitted`` is
-        ``(result, sh, std, linear, flat, used)``; ``settings`` the fit's."""
-        result, sh, std, linear, flat, used = fitted
-        geo = unit_geometry(bounds[:, 0], bounds[:, 1], fm.n_features_out)
-        energy, theta = flat, result.theta
-        if linear:  # the linear energy in user units: coef = Tᵀ (theta / std)
-            energy, theta = LinearEnergy(fm), sh.T.T @ (result.theta / std)
-        if not linear or result.stopped:
-            result = _logz.settle(
-                key, self, energy, theta, geo, result, settings=settings
-            )
-        fitted = (result, energy, theta, geo, used)
-        self._finish(key, fm, bounds, box, mu, *fitted, settings=settings)
-        if linear:
-            self.coef_ = self.params_ = theta
-        else:
-            self.params_ = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
-            if hasattr(self, "coef_"):
-                del self.coef_
-        self._fit_energy, self._theta = flat, result.theta
+        return plan
