@@ -36,9 +36,9 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from skmaxent._data import key_stream
+from skmaxent._devices import to_host
 from skmaxent._host import error_quantile, quick_programs
-from skmaxent._starts import to_host
+from skmaxent._random import key_stream
 from skmaxent.core import ais, chains
 from skmaxent.core.energy import Linear
 from skmaxent.core.gaussian_metric import block_reference

@@ -7,9 +7,9 @@ import numpy as np
 
 from skmaxent._arrays import f32 as _f32
 from skmaxent._base import _BaseEBM
-from skmaxent._data import keys_from_random_state
 from skmaxent._host import Rule
 from skmaxent._plan import Fitted, Plan, Start
+from skmaxent._random import keys_from_random_state
 from skmaxent._starts import data_start, gaussian_start
 from skmaxent._support import box_geometry, confinement, reference_coef, walls_of
 from skmaxent.core import penalties

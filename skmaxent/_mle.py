@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent._base import _BaseEBM
-from skmaxent._data import feature_means, keys_from_random_state
+from skmaxent._data import feature_means
 from skmaxent._host import Rule
 from skmaxent._likelihood import (
     AUTO_RATE,
@@ -19,6 +19,7 @@ from skmaxent._likelihood import (
 )
 from skmaxent._moments import check_energy_model, moment_matching_plan
 from skmaxent._plan import Plan
+from skmaxent._random import keys_from_random_state
 from skmaxent._support import box_geometry
 from skmaxent.core.energy import Linear as LinearEnergy
 from skmaxent.core.energy import to_unit
