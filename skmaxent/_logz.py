@@ -41,7 +41,7 @@ from skmaxent._host import error_quantile, quick_programs
 from skmaxent._random import key_stream
 from skmaxent.core import ais, chains
 from skmaxent.core.energy import Linear
-from skmaxent.core.gaussian_metric import block_reference
+from skmaxent.core.references import block_reference
 
 __all__ = ["AISConfig", "pool", "log_partition", "settle", "missed_mass"]
 

@@ -15,7 +15,8 @@ from skmaxent._support import box_geometry, confinement, reference_coef, walls_o
 from skmaxent.core import penalties
 from skmaxent.core.dual import Dual, n_groups
 from skmaxent.core.energy import Geometry, Linear, to_unit, unit_geometry
-from skmaxent.core.gaussian_metric import GaussianMove, quadratic_block
+from skmaxent.core.features.blocks import quadratic_block
+from skmaxent.core.gaussian_metric import GaussianMove
 from skmaxent.core.problem import Problem, identity_report
 from skmaxent.core.roughness import roughness_entries
 from skmaxent.priors import check_marginal_priors, prior_fields

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skmaxent.core.objectives import PriorBins
+from skmaxent.core.marginal_priors import PriorBins
 
 __all__ = [
     "MarginalPrior",

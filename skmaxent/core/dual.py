@@ -34,23 +34,18 @@ import jax
 import jax.numpy as jnp
 
 from skmaxent.core import penalties
+from skmaxent.core.cross_fit import cross_fit_weights
 from skmaxent.core.energy import to_user
-from skmaxent.core.gaussian_metric import (
-    block_gaussian,
-    gaussian_step,
-    quadratic_block,
-    rest_map,
-)
-from skmaxent.core.objectives import (
-    bin_indicators,
+from skmaxent.core.features.blocks import quadratic_block, rest_map
+from skmaxent.core.gaussian_metric import block_gaussian, gaussian_step
+from skmaxent.core.marginal_priors import bin_indicators, prior_penalty
+from skmaxent.core.natural_step import (
     cg_natural_step,
     chain_fvp,
     clip_step,
-    cross_fit_weights,
     feature_covariance,
     natural_solve,
     natural_step,
-    prior_penalty,
 )
 from skmaxent.core.problem import Problem, Stats
 

@@ -15,7 +15,8 @@ with ``m``, ``S = P⁻¹`` the Gaussian's mean and covariance: ``O(n³)`` per
 step, exact where the chains' Fisher, estimated from a few hundred chains
 for ``n²/2`` features, is mostly damping. The same Gaussian moves the
 chains (:func:`pcn_move`, every direction at its own scale) and is the
-reference of annealed importance sampling (:func:`block_reference`); the
+reference of annealed importance sampling
+(:func:`skmaxent.core.references.block_reference`); the
 move composed with a sampling kernel is the kernel :class:`GaussianMove`. It
 serves only where it is the model's: positive definite and well inside the
 box (:func:`block_gaussian`); from a far start (the uniform one) the dual
@@ -23,73 +24,25 @@ takes the chains' Fisher until it is. The metric sets the path, not the
 fixed point: the step is zero exactly where the moment residual is.
 """
 
-import functools
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-import scipy.linalg
 from jax.scipy.linalg import cho_solve, solve_triangular
 
-from skmaxent.core import specs as sp
-from skmaxent.core.ais import Reference
 from skmaxent.core.energy import inside, to_unit, to_user
 from skmaxent.core.feature_map import FeatureMap
+from skmaxent.core.features.blocks import quadratic_block
 
 __all__ = [
-    "quadratic_block",
-    "rest_map",
     "block_gaussian",
     "gaussian_step",
     "pcn_move",
     "GaussianMove",
-    "block_reference",
 ]
 
 _HIGHEST = "highest"
-
-
-@functools.lru_cache(maxsize=16)
-def quadratic_block(fm):
-    """``(lin, sq, prod, pi, pj)`` positions of a complete quadratic block, or ``None``.
-
-    ``lin[i]``, ``sq[i]`` are the positions of ``x_i`` and ``x_i²``;
-    ``prod[k]`` that of ``x_pi[k] x_pj[k]`` (``pi < pj``), every pair once.
-    """
-    n = fm.n_features_in
-    lin, sq = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
-    prod, pi, pj = [], [], []
-    if (mom := fm.group(sp.Moment)) is not None:
-        for power, out in ((1, lin), (2, sq)):
-            sel = mom.power == power
-            out[mom.i[sel]] = mom.positions[sel]
-    if (pairs := fm.group(sp.Product)) is not None:
-        prod = pairs.positions
-        pi, pj = np.minimum(pairs.i, pairs.j), np.maximum(pairs.i, pairs.j)
-    if n < 2 or (lin < 0).any() or (sq < 0).any() or len(prod) != n * (n - 1) // 2:
-        return None
-    order = np.lexsort((pj, pi))
-    prod, pi, pj = (np.asarray(a)[order] for a in (prod, pi, pj))
-    iu, ju = np.triu_indices(n, k=1)
-    if not (np.array_equal(pi, iu) and np.array_equal(pj, ju)):
-        return None
-    as32 = partial(np.asarray, dtype=np.int32)
-    return as32(lin), as32(sq), as32(prod), as32(pi), as32(pj)
-
-
-@functools.lru_cache(maxsize=16)
-def rest_map(fm):
-    """``(positions, FeatureMap)`` of the features outside the block, or
-    ``(None, None)`` where there are none (static, cached per map)."""
-    block = quadratic_block(fm)
-    rest = np.setdiff1d(np.arange(fm.n_features_out), np.concatenate(block[:3]))
-    if rest.size == 0:
-        return None, None
-    specs = tuple(fm.specs[k] for k in rest)
-    return rest.astype(np.int32), FeatureMap(specs, fm.n_features_in)
 
 
 def _symmetric(diag, upper, pi, pj):
@@ -217,7 +170,7 @@ class GaussianMove:
     (:class:`~skmaxent.core.hmc.ReflectiveHMC`), which the move keeps
     current; its parameters and adaptation are ``inner``'s. ``fm`` is the
     linear energy's feature map, with a complete quadratic block
-    (:func:`quadratic_block`); the target must carry ``theta`` and ``geo``.
+    (:func:`~skmaxent.core.features.blocks.quadratic_block`); the target must carry ``theta`` and ``geo``.
     """
 
     inner: Any
@@ -235,39 +188,3 @@ class GaussianMove:
 
     def adapt(self, params, info, target_accept, gain):
         return self.inner.adapt(params, info, target_accept, gain)
-
-
-def block_reference(fm, theta, geo, eps):
-    """The block's Gaussian (without the box) as an AIS reference on the unit
-    box coordinates (:class:`~skmaxent.core.ais.Reference`, on the host), or
-    ``None`` where ``fm`` has no complete quadratic block, its precision is
-    not positive definite, or the support is not the box.
-
-    A full-covariance reference that follows every correlation at any
-    number of variables, where one estimated from a few hundred chains
-    cannot (the chains' covariance has rank below their number).
-    """
-    block = quadratic_block(fm)
-    if block is None or geo.walls is not None:
-        return None
-    lin, sq, prod, pi, pj = block
-    coef = np.asarray(theta, np.float64) / np.asarray(geo.std, np.float64)
-    n = fm.n_features_in
-    P = np.zeros((n, n))
-    P[pi, pj] = P[pj, pi] = -coef[prod]
-    P[np.arange(n), np.arange(n)] = -2.0 * coef[sq]
-    try:
-        L = np.linalg.cholesky(P)
-    except np.linalg.LinAlgError:
-        return None
-    low, high = (np.asarray(a, np.float64) for a in (geo.low, geo.high))
-    w = high - low
-    m = scipy.linalg.cho_solve((L, True), coef[lin])
-    mean = (m + np.asarray(geo.shift, np.float64) - low) / w
-    cov = scipy.linalg.cho_solve((L, True), np.eye(n)) / np.outer(w, w)
-    scale = np.linalg.cholesky(cov)
-    inverse = scipy.linalg.solve_triangular(scale, np.eye(n), lower=True)
-    if not (np.all(np.isfinite(scale)) and np.all(np.isfinite(inverse))):
-        return None
-    f32 = partial(np.asarray, dtype=np.float32)
-    return Reference(f32(mean), f32(scale), f32(inverse), np.float32(eps))

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from skmaxent.core.energy import Geometry
-from skmaxent.core.objectives import PriorBins
+from skmaxent.core.marginal_priors import PriorBins
 from skmaxent.core.penalties import Penalty
 from skmaxent.core.types import Array
 

@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import optax
 
 from skmaxent.core import penalties
+from skmaxent.core.cross_fit import cross_fit_weights
 from skmaxent.core.energy import to_user
-from skmaxent.core.objectives import bin_indicators, cross_fit_weights, prior_penalty
+from skmaxent.core.marginal_priors import bin_indicators, prior_penalty
 from skmaxent.core.problem import Problem, Stats
 
 __all__ = ["SMM", "optimizer"]

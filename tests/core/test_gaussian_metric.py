@@ -9,16 +9,11 @@ from scipy.stats import norm
 
 from skmaxent.core.energy import Geometry, Linear
 from skmaxent.core.feature_map import FeatureMap
-from skmaxent.core.gaussian_metric import (
-    block_gaussian,
-    block_reference,
-    gaussian_step,
-    pcn_move,
-    quadratic_block,
-    rest_map,
-)
+from skmaxent.core.features.blocks import quadratic_block, rest_map
+from skmaxent.core.gaussian_metric import block_gaussian, gaussian_step, pcn_move
 from skmaxent.core.hmc import ReflectiveHMC
 from skmaxent.core.kernel import Target
+from skmaxent.core.references import block_reference
 from skmaxent.features import Indicator, Legendre, Moment, Product
 
 
