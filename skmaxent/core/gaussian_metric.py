@@ -170,7 +170,8 @@ class GaussianMove:
     (:class:`~skmaxent.core.hmc.ReflectiveHMC`), which the move keeps
     current; its parameters and adaptation are ``inner``'s. ``fm`` is the
     linear energy's feature map, with a complete quadratic block
-    (:func:`~skmaxent.core.features.blocks.quadratic_block`); the target must carry ``theta`` and ``geo``.
+    (:func:`~skmaxent.core.features.blocks.quadratic_block`); the target
+    must carry ``theta`` and ``geo``.
     """
 
     inner: Any
