@@ -7,7 +7,7 @@ The energy is the quadratic-feature model in matrix form,
 ``n_steps`` transitions of ``n_leapfrog`` leapfrog steps, vmapped over chains
 and scanned over steps:
 
-* ``skmaxent``: :func:`skmaxent.core.chains.run`, analytic gradient.
+* ``skmaxent``: :func:`skmaxent.core.sampling.chains.run`, analytic gradient.
 * ``blackjax``: ``blackjax.hmc`` on ``z = logit(u)`` with the log-Jacobian
   ``sum log σ(z)(1 - σ(z))`` (how a blackjax user would handle a box), with
   ``jax.grad`` gradients, same ``n_leapfrog``, a step size scaled by the
@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import system_info, time_in_turns, write_results  # noqa: E402
 
-from skmaxent.core import chains, hmc  # noqa: E402
-from skmaxent.core.kernel import Target  # noqa: E402
+from skmaxent.core.sampling import chains, hmc  # noqa: E402
+from skmaxent.core.sampling.kernel import Target  # noqa: E402
 
 N_LEAPFROG = 10
 STEP_SIZE = 0.05

@@ -44,10 +44,10 @@ def inputs(n, C, seed=0):
     import jax.numpy as jnp
     import numpy as np
 
-    from skmaxent.core import smm
     from skmaxent.core.energy import Geometry, Linear
-    from skmaxent.core.hmc import ReflectiveHMC
-    from skmaxent.core.kernel import Target
+    from skmaxent.core.sampling.hmc import ReflectiveHMC
+    from skmaxent.core.sampling.kernel import Target
+    from skmaxent.core.training import smm
     from skmaxent.features import compile_features
 
     fm = compile_features("quadratic", n)
@@ -76,7 +76,7 @@ def inputs(n, C, seed=0):
 def gradient(route, G, nu):
     import jax.numpy as jnp
 
-    from skmaxent.core.cross_fit import cross_fit_weights, linear_smm_gradient
+    from skmaxent.core.training.cross_fit import cross_fit_weights, linear_smm_gradient
 
     if route == "estimator":
         w, _, _ = cross_fit_weights(G, lambda m: m - nu)
@@ -91,10 +91,10 @@ def iteration(route, fm, state, hyper):
     import jax
     import jax.numpy as jnp
 
-    from skmaxent.core import smm
     from skmaxent.core.energy import Geometry, Linear
-    from skmaxent.core.hmc import HMCParams, ReflectiveHMC
-    from skmaxent.core.kernel import Target
+    from skmaxent.core.sampling.hmc import HMCParams, ReflectiveHMC
+    from skmaxent.core.sampling.kernel import Target
+    from skmaxent.core.training import smm
 
     theta, opt_state, chains, key = state
     nu, mean, std, low, high = hyper
@@ -146,7 +146,7 @@ def agreement(n=30, C=512):
     plain = np.asarray(gradient("explicit", G, nu), np.float64)
     # The split-half estimator estimates the same Cov·delta with other noise;
     # compare the plain weights (same chains, same estimate) for exactness.
-    from skmaxent.core.cross_fit import linear_smm_gradient, smm_weights
+    from skmaxent.core.training.cross_fit import linear_smm_gradient, smm_weights
 
     w = smm_weights(G, G.mean(axis=0) - nu)
     est = np.asarray(jax.jit(linear_smm_gradient)(G, w), np.float64)

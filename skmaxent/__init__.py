@@ -15,10 +15,10 @@ _ESTIMATORS = {
     "MarginalPrior": "skmaxent.priors",
     "ScoreMatchingGaussian": "skmaxent._gaussian",
     "enable_compilation_cache": "skmaxent._cache",
-    "Settings": "skmaxent._settings",
-    "set_config": "skmaxent._settings",
-    "get_config": "skmaxent._settings",
-    "config_context": "skmaxent._settings",
+    "Settings": "skmaxent._fit.settings",
+    "set_config": "skmaxent._fit.settings",
+    "get_config": "skmaxent._fit.settings",
+    "config_context": "skmaxent._fit.settings",
 }
 
 __all__ = [*_ESTIMATORS, "clear_caches", "__version__"]

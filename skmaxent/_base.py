@@ -3,7 +3,7 @@
 The fitting side of MaxEntDual, MomentMatchingEBM and MaxLikelihoodEBM
 (their answers are :mod:`skmaxent._inference`'s). ``fit`` validates the
 input, asks the estimator's one hook, ``_plan``, for a
-:class:`~skmaxent._plan.Plan`, places the chains, hands the plan to the
+:class:`~skmaxent._fit.plan.Plan`, places the chains, hands the plan to the
 core's loop through the host loop, turns the result into fitted attributes
 (with ``log Z`` by AIS), runs the plan's fallback where the fit is not to be
 trusted, and restores the estimator when a fit fails. No numerics here
@@ -18,22 +18,23 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skmaxent import _host, _logz
-from skmaxent._arrays import f32 as _f32
-from skmaxent._data import (
+from skmaxent._fit import logz, train
+from skmaxent._fit.devices import chain_sharding, place_chains, to_host
+from skmaxent._inference import _ChainModel
+from skmaxent._inputs.arrays import f32 as _f32
+from skmaxent._inputs.data import (
     InputSpec,
     check_one_of,
     read_inputs,
     validate_X,
 )
-from skmaxent._devices import chain_sharding, place_chains, to_host
-from skmaxent._inference import _ChainModel
-from skmaxent._support import box_geometry
-from skmaxent.core import loop, programs
+from skmaxent._inputs.support import box_geometry
+from skmaxent.core import programs
 from skmaxent.core.energy import to_user
-from skmaxent.core.hmc import HMCParams
-from skmaxent.core.presets import PRESETS
-from skmaxent.core.problem import LoopConfig
+from skmaxent.core.features.presets import PRESETS
+from skmaxent.core.sampling.hmc import HMCParams
+from skmaxent.core.training import loop
+from skmaxent.core.training.problem import LoopConfig
 
 __all__ = ["_BaseEBM"]
 
@@ -116,11 +117,11 @@ class _BaseEBM(_ChainModel):
             programs.trim(settings.max_programs)
 
     def _plan(self, inputs, settings):
-        """The estimator's :class:`~skmaxent._plan.Plan` for ``inputs``."""
+        """The estimator's :class:`~skmaxent._fit.plan.Plan` for ``inputs``."""
         raise NotImplementedError
 
     def _read_inputs(self, X, moments, sample_weight, settings):
-        """:func:`skmaxent._data.read_inputs`, after the estimator validated
+        """:func:`skmaxent._inputs.data.read_inputs`, after the estimator validated
         ``X`` and set (or, fitting moments, reset) its ``n_features_in_``."""
         check_one_of(X, moments)
         names = None
@@ -140,8 +141,8 @@ class _BaseEBM(_ChainModel):
     def _name(self) -> str:
         return type(self).__name__
 
-    def _ais_config(self) -> _logz.AISConfig:
-        return _logz.AISConfig(self._name, self._kernel(), self.n_chains, self.verbose)
+    def _ais_config(self) -> logz.AISConfig:
+        return logz.AISConfig(self._name, self._kernel(), self.n_chains, self.verbose)
 
     def _warm(self, fm, same=True) -> bool:
         """Whether this fit continues the previous one (``warm_start``)."""
@@ -161,7 +162,7 @@ class _BaseEBM(_ChainModel):
             return settings.initial_step_size
         return float(self.step_size)
 
-    def _train(self, plan, settings) -> _host.FitResult:
+    def _train(self, plan, settings) -> train.FitResult:
         """The plan's chains placed (sharded over ``devices``), the core loop
         driven by the host loop."""
         start, s = plan.start, settings
@@ -179,7 +180,7 @@ class _BaseEBM(_ChainModel):
         )
         config = LoopConfig(s.chunk_size, s.adapt_gain)
         size = (self.n_chains, positions.shape[1], np.size(start.theta))
-        quick = _host.quick_programs(*size, s)
+        quick = train.quick_programs(*size, s)
 
         def run_chunk(state, phase):
             program = loop.run_chunk
@@ -189,7 +190,7 @@ class _BaseEBM(_ChainModel):
                 state, plan.problem, phase, plan.objective, plan.kernel, config
             )
 
-        return _host.run(
+        return train.run(
             run_chunk,
             state,
             max_iter=int(self.max_iter),
@@ -211,7 +212,7 @@ class _BaseEBM(_ChainModel):
         finds the model's mass away from the chains."""
         result, model, inputs = fitted.result, fitted.model, plan.inputs
         state, (energy, theta, geo) = result.state, model
-        log_z, log_z_std, trusted = _logz.log_partition(
+        log_z, log_z_std, trusted = logz.log_partition(
             plan.keys[1],
             self._ais_config(),
             model,
@@ -249,6 +250,6 @@ class _BaseEBM(_ChainModel):
                 self.__dict__.pop(name, None)
         if not result.converged:
             limits = (self.tol, self.max_iter)
-            why = _host.unconverged(self._name, limits, result, settings)
+            why = train.unconverged(self._name, limits, result, settings)
             warnings.warn(why, ConvergenceWarning, stacklevel=4)
         return True

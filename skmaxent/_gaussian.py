@@ -20,8 +20,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skmaxent._data import validate_X
 from skmaxent._gaussian_solvers import fit_gaussian
+from skmaxent._inputs.data import validate_X
 
 
 class ScoreMatchingGaussian(

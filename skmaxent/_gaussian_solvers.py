@@ -10,7 +10,7 @@ covariance ``S`` is the quadratic ``1/2 tr(P S_mu P) - tr(P)``,
   in NumPy float64;
 - gradient: optax (clipped Adam) on the Cholesky parameters of ``P``, in JAX
   under one module-level ``jax.jit`` whose compiled code depends on shapes only
-  (:func:`skmaxent.core.gaussian.gradient_steps`); this module runs its host
+  (:func:`skmaxent.core.training.gaussian.gradient_steps`); this module runs its host
   loop;
 - proximal (``alpha > 0``, ``solver="auto"``): accelerated proximal gradient
   (FISTA) on the symmetric ``P`` with a diagonal (Jacobi) metric, in NumPy.
@@ -25,9 +25,9 @@ from scipy import linalg
 from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
-from skmaxent._settings import get_config
+from skmaxent._fit.settings import get_config
 from skmaxent.core import programs
-from skmaxent.core.gaussian import gradient_steps, optimizer
+from skmaxent.core.training.gaussian import gradient_steps, optimizer
 
 
 class GaussianFit(NamedTuple):
@@ -290,7 +290,7 @@ def _positive_definite(P, S, eigen_floor=1e-2):
 
 
 # --------------------------------------------------------------------------
-# Gradient solver: the host loop over skmaxent.core.gaussian (alpha == 0)
+# Gradient solver: the host loop over skmaxent.core.training.gaussian (alpha == 0)
 # --------------------------------------------------------------------------
 
 
@@ -300,7 +300,7 @@ def _gradient_fit(
     """Run the gradient solver; returns ``(location, P, n_iter, converged)``.
 
     Starts at ``m = 0`` (``mu = xbar``) and ``Q = I`` (``P = diag(1 / S_ii)``)
-    in the standardised coordinates of :mod:`skmaxent.core.gaussian`. Each
+    in the standardised coordinates of :mod:`skmaxent.core.training.gaussian`. Each
     jitted call runs up to ``chunk`` Adam steps, with updates clipped to global
     norm ``max_norm``; the host checks for divergence and prints between calls.
     """

@@ -13,14 +13,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from skmaxent._arrays import f32 as _f32
-from skmaxent._data import feature_values, row_blocks, validate_X
-from skmaxent._random import key_from_random_state
-from skmaxent._settings import Settings, clone_snapshot, resolve
-from skmaxent._support import box_geometry, clip_unit
-from skmaxent.core import chains
+from skmaxent._fit.random import key_from_random_state
+from skmaxent._fit.settings import Settings, clone_snapshot, resolve
+from skmaxent._inputs.arrays import f32 as _f32
+from skmaxent._inputs.data import feature_values, row_blocks, validate_X
+from skmaxent._inputs.support import box_geometry, clip_unit
 from skmaxent.core.energy import to_unit, to_user
-from skmaxent.core.hmc import HMCParams, ReflectiveHMC
+from skmaxent.core.sampling import chains
+from skmaxent.core.sampling.hmc import HMCParams, ReflectiveHMC
 
 __all__ = ["_ChainModel"]
 

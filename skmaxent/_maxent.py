@@ -5,20 +5,20 @@ from functools import partial
 import jax
 import numpy as np
 
-from skmaxent._arrays import f32 as _f32
 from skmaxent._base import _BaseEBM
-from skmaxent._host import Rule
-from skmaxent._plan import Fitted, Plan, Start
-from skmaxent._random import keys_from_random_state
-from skmaxent._starts import data_start, gaussian_start
-from skmaxent._support import box_geometry, confinement, reference_coef, walls_of
-from skmaxent.core import penalties
-from skmaxent.core.dual import Dual, n_groups
+from skmaxent._fit.plan import Fitted, Plan, Start
+from skmaxent._fit.random import keys_from_random_state
+from skmaxent._fit.starts import data_start, gaussian_start
+from skmaxent._fit.train import Rule
+from skmaxent._inputs.arrays import f32 as _f32
+from skmaxent._inputs.support import box_geometry, confinement, reference_coef, walls_of
 from skmaxent.core.energy import Geometry, Linear, to_unit, unit_geometry
 from skmaxent.core.features.blocks import quadratic_block
-from skmaxent.core.gaussian_metric import GaussianMove
-from skmaxent.core.problem import Problem, identity_report
-from skmaxent.core.roughness import roughness_entries
+from skmaxent.core.features.roughness import roughness_entries
+from skmaxent.core.training import penalties
+from skmaxent.core.training.dual import Dual, n_groups
+from skmaxent.core.training.gaussian_metric import GaussianMove
+from skmaxent.core.training.problem import Problem, identity_report
 from skmaxent.priors import check_marginal_priors, prior_fields
 
 
@@ -201,7 +201,7 @@ class MaxEntDual(_BaseEBM):
         The init used is ``"score_matching"``, ``"gaussian"`` or ``"zero"``
         (also for a warm start, which continues the previous fit). ``"zero"``
         is ``coef = 0`` on a box, and on an open axis the reference density
-        of :func:`skmaxent._support.reference_coef`.
+        of :func:`skmaxent._inputs.support.reference_coef`.
         """
         fm, bounds, box, X = inputs.fm, inputs.bounds, inputs.box, inputs.X
         if warm:
@@ -248,7 +248,7 @@ class MaxEntDual(_BaseEBM):
 
     def _solver(self, fm, matrix_free, settings) -> str:
         """``"dense"``, ``"cg"``, or ``"gaussian"``: matrix-free with the
-        Gaussian metric (:mod:`skmaxent.core.gaussian_metric`) on a complete
+        Gaussian metric (:mod:`skmaxent.core.training.gaussian_metric`) on a complete
         quadratic block and fewer other features than half the chains."""
         if not matrix_free:
             return "dense"

@@ -7,9 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent._base import _BaseEBM
-from skmaxent._data import feature_means
-from skmaxent._host import Rule
-from skmaxent._likelihood import (
+from skmaxent._fit.likelihood import (
     AUTO_RATE,
     EarlyStop,
     check_validation,
@@ -17,13 +15,15 @@ from skmaxent._likelihood import (
     training_data,
     widen,
 )
-from skmaxent._moments import check_energy_model, moment_matching_plan
-from skmaxent._plan import Plan
-from skmaxent._random import keys_from_random_state
-from skmaxent._support import box_geometry
+from skmaxent._fit.moments import check_energy_model, moment_matching_plan
+from skmaxent._fit.plan import Plan
+from skmaxent._fit.random import keys_from_random_state
+from skmaxent._fit.train import Rule
+from skmaxent._inputs.data import feature_means
+from skmaxent._inputs.support import box_geometry
 from skmaxent.core.energy import Linear as LinearEnergy
 from skmaxent.core.energy import to_unit
-from skmaxent.core.mle import MLE
+from skmaxent.core.training.mle import MLE
 from skmaxent.energies import Linear
 
 __all__ = ["MaxLikelihoodEBM"]
@@ -309,7 +309,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         return super().fit(X, y, sample_weight=sample_weight)
 
     def _plan(self, inputs, settings) -> Plan:
-        """Moment matching's plan (:func:`skmaxent._moments.moment_matching_plan`)
+        """Moment matching's plan (:func:`skmaxent._fit.moments.moment_matching_plan`)
         on the training rows, with the likelihood's objective, data, rule and
         early stopping."""
         s, fm = settings, inputs.fm

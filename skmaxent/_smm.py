@@ -5,9 +5,9 @@ from numbers import Integral
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from skmaxent._base import _BaseEBM
-from skmaxent._moments import moment_matching_plan
-from skmaxent._plan import Plan
-from skmaxent._random import keys_from_random_state
+from skmaxent._fit.moments import moment_matching_plan
+from skmaxent._fit.plan import Plan
+from skmaxent._fit.random import keys_from_random_state
 from skmaxent.energies import Linear
 from skmaxent.priors import check_marginal_priors
 

@@ -8,14 +8,14 @@ builds the features of a pairwise Markov random field from an edge list.
 :data:`PRESETS` or a sequence of specs) into a validated tuple, and
 :func:`compile_features` turns that tuple into a vectorised :class:`FeatureMap`.
 
-They live in the pure-JAX core (:mod:`skmaxent.core.specs`,
-:mod:`skmaxent.core.presets`, :mod:`skmaxent.core.feature_map`); this module
-re-exports them.
+They live in the pure-JAX core (:mod:`skmaxent.core.features.specs`,
+:mod:`skmaxent.core.features.presets`, :mod:`skmaxent.core.features.feature_map`); this
+module re-exports them.
 """
 
-from skmaxent.core.feature_map import FeatureMap, compile_features
-from skmaxent.core.presets import PRESETS, pairwise, resolve_features
-from skmaxent.core.specs import (
+from skmaxent.core.features.feature_map import FeatureMap, compile_features
+from skmaxent.core.features.presets import PRESETS, pairwise, resolve_features
+from skmaxent.core.features.specs import (
     SPEC_TYPES,
     Custom,
     Indicator,

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skmaxent.core.marginal_priors import PriorBins
+from skmaxent.core.training.marginal_priors import PriorBins
 
 __all__ = [
     "MarginalPrior",
@@ -183,8 +183,8 @@ def prior_bins(priors) -> dict:
 def prior_fields(priors, n_chains: int) -> dict:
     """``{"bins": PriorBins}``, the core's view of the priors (float32).
 
-    The field of :class:`skmaxent.core.problem.Problem` for both objectives: the bins of
-    :func:`prior_bins` and the KL floor ``PRIOR_FLOOR / n_chains``.
+    The field of :class:`skmaxent.core.training.problem.Problem` for both objectives:
+    the bins of :func:`prior_bins` and the KL floor ``PRIOR_FLOOR / n_chains``.
     """
     bins = prior_bins(priors)
     f32 = {

@@ -279,7 +279,7 @@ DIVERGING = {
 def test_divergence_raises_and_leaves_the_estimator_as_it_was(
     name, monkeypatch, request
 ):
-    from skmaxent.core import loop
+    from skmaxent.core.training import loop
 
     make, target = DIVERGING[name]
     if isinstance(target, str):

@@ -14,9 +14,10 @@ from conftest import THETA_2D, quadratic_2d_exact, quadratic_uniform_sd
 from sklearn.exceptions import ConvergenceWarning
 
 import skmaxent
-from skmaxent import MaxEntDual, MomentMatchingEBM, Settings, _host
-from skmaxent.core import loop, penalties
-from skmaxent.core.hmc import HMCParams
+from skmaxent import MaxEntDual, MomentMatchingEBM, Settings
+from skmaxent._fit import train
+from skmaxent.core.sampling.hmc import HMCParams
+from skmaxent.core.training import loop, penalties
 
 
 def test_penalty_operator_against_dense_numpy():
@@ -131,7 +132,8 @@ def test_verified_start_runs_on_quickly_compiled_programs():
     # a fit of the same shapes from zero compiles the optimised ones.
     # Shapes no other test uses (3 variables, 40 chains), so every count
     # below starts from what this test compiles.
-    from skmaxent.core import ais, loop
+    from skmaxent.core.logz import ais
+    from skmaxent.core.training import loop
 
     mean, sd, rho = np.array([0.5, 0.45, 0.55]), 0.08, 0.3
     cov = sd**2 * (rho + (1 - rho) * np.eye(3))  # 6 sd inside [0, 1]
@@ -196,12 +198,12 @@ def _synthetic_chunks(noise, R=32, p=50, k=50, seed=0):
 def test_average_lasts_until_its_monte_carlo_error_is_small(noise):
     settings = Settings()
     run_chunk, state = _synthetic_chunks(noise)
-    result = _host.run(
+    result = train.run(
         run_chunk,
         state,
         max_iter=10_000,
         tol=1e-3,
-        rule=_host.Rule(),
+        rule=train.Rule(),
         adapt=False,
         verify=False,
         names=[f"f{k}" for k in range(50)],

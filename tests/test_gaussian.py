@@ -20,7 +20,7 @@ from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 import skmaxent._gaussian_solvers as solvers
-import skmaxent.core.gaussian as core_gaussian
+import skmaxent.core.training.gaussian as core_gaussian
 from skmaxent._gaussian import ScoreMatchingGaussian
 from skmaxent.core import programs
 

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from skmaxent import MaxEntDual, Settings, _logz
-from skmaxent._logz import _next
-from skmaxent.core import ais
+from skmaxent import MaxEntDual, Settings
+from skmaxent._fit import logz
+from skmaxent._fit.logz import _next
+from skmaxent.core.logz import ais
 
 
 def gaussian_log_z(coef, n):
@@ -120,18 +121,18 @@ def test_missed_mass_flags_model_mass_away_from_the_chains():
     far = same.copy()
     far[1024:, 0] += 0.5
     equal = np.zeros(2048)
-    assert _logz.missed_mass(chains, same, equal)[0] is False
-    flagged, shift = _logz.missed_mass(chains, far, equal)
+    assert logz.missed_mass(chains, same, equal)[0] is False
+    flagged, shift = logz.missed_mass(chains, far, equal)
     assert flagged and abs(shift - 5.0) < 0.5
     # A particle weighted out (log-weight -inf, outside the box) counts nothing.
     dead = np.where(np.arange(2048) >= 1024, -np.inf, 0.0)
-    assert _logz.missed_mass(chains, far, dead)[0] is False
+    assert logz.missed_mass(chains, far, dead)[0] is False
     # One dominant weight (ESS 1, a degenerate AIS) proves nothing: its
     # particle 2 chain sd away is within sd / sqrt(ESS) times the quantile.
     one = np.where(np.arange(2048) == 0, 0.0, -50.0)
     lone = same.copy()
     lone[0] = [0.4, 0.3]
-    flagged, shift = _logz.missed_mass(chains, lone, one)
+    flagged, shift = logz.missed_mass(chains, lone, one)
     assert not flagged and shift > 1.5
 
 

@@ -188,13 +188,14 @@ def test_grid_search_over_alpha_agrees_with_quadrature(data_2d):
 def test_infeasible_targets_raise_before_any_jax_call(monkeypatch):
     # The jitted entry points are module-level objects: replace them by
     # recorders, so that any call (hence any tracing) is seen.
-    from skmaxent import _data
-    from skmaxent.core import ais, loop
+    from skmaxent._inputs import data
+    from skmaxent.core.logz import ais
+    from skmaxent.core.training import loop
 
     calls = []
     monkeypatch.setattr(loop, "run_chunk", lambda *a, **k: calls.append("run"))
     monkeypatch.setattr(loop, "start", lambda *a, **k: calls.append("start"))
-    monkeypatch.setattr(_data, "_values_batch", lambda *a, **k: calls.append("f"))
+    monkeypatch.setattr(data, "_values_batch", lambda *a, **k: calls.append("f"))
     monkeypatch.setattr(ais, "model_log_partition", lambda *a, **k: calls.append("z"))
     bad = [
         ([Moment(0)], [[0, 1]], [1.5]),

@@ -31,7 +31,7 @@ from scipy.special import ndtr
 
 from skmaxent import MaxEntDual, MaxLikelihoodEBM
 from skmaxent.core.energy import Linear, unit_geometry
-from skmaxent.core.mle import held_out_loss
+from skmaxent.core.training.mle import held_out_loss
 from skmaxent.energies import MLP
 from skmaxent.features import Moment
 

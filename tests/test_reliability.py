@@ -250,7 +250,7 @@ for k in range({n_fits}):
     # start init="auto" then refits from zero, compiling the zero start's
     # programs on a full cache), the others never do.
     flags = k % 4 == 2
-    skmaxent._logz.missed_mass = lambda *args, flags=flags, **kw: (flags, 1.0)
+    skmaxent._fit.logz.missed_mass = lambda *args, flags=flags, **kw: (flags, 1.0)
     Est = (MaxEntDual, MomentMatchingEBM)[k % 2]
     feature = Custom(lambda x, c=float(k): jnp.sin(x[0] + c), f"s{{k}}")
     model = Est([Moment(0), feature], bounds=[[0, 1]], n_chains=8, max_iter=50)

@@ -26,7 +26,7 @@ import json, warnings
 warnings.simplefilter("ignore")
 import jax
 from skmaxent import MaxEntDual, MomentMatchingEBM
-from skmaxent.core import loop
+from skmaxent.core.training import loop
 out = {"n_devices": len(jax.devices()), "sharded": []}
 real = loop.run_chunk
 def recording(state, *args, **kwargs):

@@ -28,7 +28,8 @@ from conftest import (
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent import MarginalPrior, MaxEntDual, MomentMatchingEBM
-from skmaxent.core import loop, programs
+from skmaxent.core import programs
+from skmaxent.core.training import loop
 from skmaxent.energies import MLP
 
 

@@ -24,9 +24,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmaxent import MaxEntDual, MomentMatchingEBM
-from skmaxent._support import confinement
-from skmaxent._validation import check_bounds
-from skmaxent.core import hmc
+from skmaxent._inputs.support import confinement
+from skmaxent._inputs.validation import check_bounds
+from skmaxent.core.sampling import hmc
 from skmaxent.features import (
     Custom,
     Indicator,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.polynomial import legendre
 
-from skmaxent._validation import (
+from skmaxent._inputs.validation import (
     check_bounds,
     check_feasible,
     check_moments,

@@ -47,7 +47,7 @@ class Geometry(NamedTuple):
     mean, std : (p,) the standardisation ``g = (f - mean) / std`` of those
         features, ``coef = theta / std`` (ones and zeros for a plain ``coef``).
     walls : None when the support is the box ``[low, high]``; otherwise (n,)
-        int32 codes of :func:`skmaxent.core.hmc.reflect` (3: both walls, 1:
+        int32 codes of :func:`skmaxent.core.sampling.hmc.reflect` (3: both walls, 1:
         ``[low, inf)``, 2: ``(-inf, high]``, 0: the line), and ``[low, high]``
         is only the reference box that scales the chains' coordinates (and
         the interval of Legendre features). ``None`` compiles the plain box

@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from skmaxent.core import adaptation, chains, hmc
-from skmaxent.core.kernel import Target
+from skmaxent.core.sampling import adaptation, chains, hmc
+from skmaxent.core.sampling.kernel import Target
 from skmaxent.core.types import Array, ArrayLike
 
 N_DIM, N_CHAINS = 10, 64

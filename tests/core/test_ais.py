@@ -23,7 +23,8 @@ import numpy as np
 from conftest import exp_log_z, gaussian_box_integral
 from scipy import stats
 
-from skmaxent.core import ais, hmc
+from skmaxent.core.logz import ais
+from skmaxent.core.sampling import hmc
 
 N_SEEDS = 8
 N_PARTICLES = 256

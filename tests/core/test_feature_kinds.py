@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import skmaxent.features as public
-from skmaxent.core.feature_map import FeatureMap
 from skmaxent.core.features import KINDS, SPEC_TYPES, Growth, Kind, kind_of
+from skmaxent.core.features.feature_map import FeatureMap
 from skmaxent.features import (
     Custom,
     Indicator,

@@ -8,12 +8,16 @@ import pytest
 from scipy.stats import norm
 
 from skmaxent.core.energy import Geometry, Linear
-from skmaxent.core.feature_map import FeatureMap
 from skmaxent.core.features.blocks import quadratic_block, rest_map
-from skmaxent.core.gaussian_metric import block_gaussian, gaussian_step, pcn_move
-from skmaxent.core.hmc import ReflectiveHMC
-from skmaxent.core.kernel import Target
-from skmaxent.core.references import block_reference
+from skmaxent.core.features.feature_map import FeatureMap
+from skmaxent.core.logz.references import block_reference
+from skmaxent.core.sampling.hmc import ReflectiveHMC
+from skmaxent.core.sampling.kernel import Target
+from skmaxent.core.training.gaussian_metric import (
+    block_gaussian,
+    gaussian_step,
+    pcn_move,
+)
 from skmaxent.features import Indicator, Legendre, Moment, Product
 
 

@@ -32,8 +32,8 @@ import numpy as np
 from conftest import exp_cdf, exp_draws, gaussian_box_integral, inverse_cdf_draws
 from scipy import stats
 
-from skmaxent.core import chains, hmc
-from skmaxent.core.kernel import Target
+from skmaxent.core.sampling import chains, hmc
+from skmaxent.core.sampling.kernel import Target
 
 ALPHA = 1e-3
 N_CHAINS = 4000

@@ -3,7 +3,7 @@
 :class:`RandomWalk` is a random-walk Metropolis kernel on the unit box
 (Gaussian proposals, rejected outside the box: symmetric and reversible,
 so it leaves ``exp(-E)`` on the box invariant) that implements
-:class:`skmaxent.core.kernel.Kernel` and touches no package module. Plugged
+:class:`skmaxent.core.sampling.kernel.Kernel` and touches no package module. Plugged
 into the training loop and into annealed importance sampling it must give
 the exact moments and ``log Z`` of the 2-D quadratic test problem
 (quadrature, :func:`conftest.quadratic_2d_exact`): the proof that a new
@@ -18,11 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 from conftest import THETA_2D, quadratic_2d_exact
 
-from skmaxent.core import ais, chains, loop
-from skmaxent.core.dual import Dual
 from skmaxent.core.energy import Geometry, Linear
-from skmaxent.core.penalties import build
-from skmaxent.core.problem import LoopConfig, Phase, Problem, identity_report
+from skmaxent.core.logz import ais
+from skmaxent.core.sampling import chains
+from skmaxent.core.training import loop
+from skmaxent.core.training.dual import Dual
+from skmaxent.core.training.penalties import build
+from skmaxent.core.training.problem import LoopConfig, Phase, Problem, identity_report
 from skmaxent.features import compile_features
 from skmaxent.priors import prior_fields
 

@@ -4,12 +4,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from skmaxent.core import chains, loop
-from skmaxent.core.dual import Dual
 from skmaxent.core.energy import Linear, unit_geometry
-from skmaxent.core.hmc import HMCParams, ReflectiveHMC
-from skmaxent.core.penalties import build
-from skmaxent.core.problem import LoopConfig, Phase, Problem, identity_report
+from skmaxent.core.sampling import chains
+from skmaxent.core.sampling.hmc import HMCParams, ReflectiveHMC
+from skmaxent.core.training import loop
+from skmaxent.core.training.dual import Dual
+from skmaxent.core.training.penalties import build
+from skmaxent.core.training.problem import LoopConfig, Phase, Problem, identity_report
 from skmaxent.features import compile_features
 from skmaxent.priors import prior_fields
 

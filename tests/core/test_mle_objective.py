@@ -14,7 +14,7 @@ import numpy as np
 from conftest import gauss_legendre, inverse_cdf_draws
 
 from skmaxent.core.energy import flatten, unit_geometry
-from skmaxent.core.mle import MLE, Data
+from skmaxent.core.training.mle import MLE, Data
 
 THETA = np.array([1.5, 0.8, 4.0])  # the model: E(x) = a x + b sin(c x) on [0, 1]
 THETA_DATA = np.array([-1.0, 1.2, 6.0])  # the data's law, of the same form

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from skmaxent.core.natural_step import cg_natural_step, chain_fvp, natural_step
+from skmaxent.core.training.natural_step import cg_natural_step, chain_fvp, natural_step
 
 
 def _problem(C=64, p=20, seed=0):

@@ -11,8 +11,12 @@ import numpy as np
 import scipy.stats
 from conftest import gauss_legendre, inverse_cdf_draws
 
-from skmaxent.core.cross_fit import cross_fit_weights, linear_smm_gradient, smm_weights
-from skmaxent.core.marginal_priors import marginal_penalty
+from skmaxent.core.training.cross_fit import (
+    cross_fit_weights,
+    linear_smm_gradient,
+    smm_weights,
+)
+from skmaxent.core.training.marginal_priors import marginal_penalty
 from skmaxent.features import compile_features
 
 THETA = np.array([1.5, 0.8, 4.0])  # E(x) = a x + b sin(c x) on [0, 1]

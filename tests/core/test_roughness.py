@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import uniform_grid
 
-from skmaxent.core.roughness import roughness_entries, roughness_matrix
+from skmaxent.core.features.roughness import roughness_entries, roughness_matrix
 from skmaxent.features import Custom, Indicator, Legendre, Moment, Product
 
 LOW = np.array([-1.0, 0.0, 0.5])
@@ -160,9 +160,9 @@ def test_rejects_non_specs():
 
 def test_module_imports_neither_sklearn_nor_the_shell():
     code = (
-        "import sys, skmaxent.core.roughness;"
+        "import sys, skmaxent.core.features.roughness;"
         "bad = [m for m in sys.modules if m.startswith('sklearn')"
-        " or m in ('skmaxent.features', 'skmaxent._validation')];"
+        " or m in ('skmaxent.features', 'skmaxent._inputs.validation')];"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

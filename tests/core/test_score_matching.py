@@ -12,7 +12,7 @@ from conftest import (
     uniform_grid,
 )
 
-from skmaxent.core.score_matching import quadratic_system
+from skmaxent.core.training.score_matching import quadratic_system
 
 
 def _solve(G, g, ridge=1e-6):
@@ -83,7 +83,7 @@ def test_1d_truncated_exponential_recovered():
 
 
 def test_structured_quadratic_equals_generic_autodiff_path():
-    from skmaxent.core.score_matching import score_matching_system
+    from skmaxent.core.training.score_matching import score_matching_system
     from skmaxent.features import compile_features, resolve_features
 
     rng = np.random.default_rng(2)

@@ -1,11 +1,11 @@
 """Feature kinds behind one registry, so that a new kind is one module and one line.
 
-Each kind is a module of this package defining its spec (a frozen dataclass)
-and a :class:`~skmaxent.core.features.base.Kind` subclass; :data:`KINDS`
-lists them in the order their features are evaluated and concatenated (the
-order of :data:`SPEC_TYPES`). :class:`~skmaxent.core.feature_map.FeatureMap`,
-:mod:`~skmaxent.core.presets`, :mod:`~skmaxent.core.uniform_moments` and the
-shell's checks loop over the kinds present through :func:`kind_of`.
+Each kind is a module of this package defining its spec (a frozen dataclass) and a
+:class:`~skmaxent.core.features.base.Kind` subclass; :data:`KINDS` lists them in the
+order their features are evaluated and concatenated (the order of :data:`SPEC_TYPES`).
+:class:`~skmaxent.core.features.feature_map.FeatureMap`,
+:mod:`~skmaxent.core.features.presets`, :mod:`~skmaxent.core.features.uniform_moments`
+and the shell's checks loop over the kinds present through :func:`kind_of`.
 """
 
 from skmaxent.core.features.base import Context, Growth, Kind

@@ -4,7 +4,7 @@ A *kind* is a subclass of :class:`Kind` in its own module of
 :mod:`skmaxent.core.features`, listed once in its registry. Its class methods
 are the rules on one spec (columns, identity, name, range on a box, growth on
 an open support); an instance is the *group* of the features of that kind in
-one :class:`~skmaxent.core.feature_map.FeatureMap`, holding NumPy index
+one :class:`~skmaxent.core.features.feature_map.FeatureMap`, holding NumPy index
 tables and evaluating the whole group with a few vectorised ops (values,
 weighted means, energy and its gradient) and its moments under the uniform law
 on a box. :class:`Context` carries what several kinds share at one point or
@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from skmaxent.core.legendre import clipped_table
+from skmaxent.core.features.shifted_legendre import clipped_table
 
 __all__ = [
     "Context",

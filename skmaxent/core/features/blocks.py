@@ -5,8 +5,8 @@ from functools import partial
 
 import numpy as np
 
-from skmaxent.core import specs as sp
-from skmaxent.core.feature_map import FeatureMap
+from skmaxent.core.features import specs as sp
+from skmaxent.core.features.feature_map import FeatureMap
 
 __all__ = ["quadratic_block", "rest_map"]
 

@@ -20,7 +20,7 @@ from skmaxent.core.features.base import (
     slot_gather,
     slots,
 )
-from skmaxent.core.legendre import sum_rows
+from skmaxent.core.features.shifted_legendre import sum_rows
 
 __all__ = ["Legendre", "Legendres", "legendre_min"]
 

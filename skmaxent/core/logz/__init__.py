@@ -1,0 +1,1 @@
+"""log Z: annealed importance sampling and its references."""

@@ -1,0 +1,5 @@
+"""Training.
+
+The one loop, its objectives (dual, moment matching, likelihood), their
+steps and penalties.
+"""
