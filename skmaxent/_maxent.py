@@ -16,7 +16,7 @@ from skmaxent.core.energy import Geometry, Linear, to_unit, unit_geometry
 from skmaxent.core.features.blocks import quadratic_block
 from skmaxent.core.features.roughness import roughness_entries
 from skmaxent.core.training import penalties
-from skmaxent.core.training.dual import Dual, n_groups
+from skmaxent.core.training.dual import Dual, DualParams, n_groups
 from skmaxent.core.training.gaussian_metric import GaussianMove
 from skmaxent.core.training.problem import Problem, identity_report
 from skmaxent.priors import check_marginal_priors, prior_fields
@@ -276,8 +276,9 @@ class MaxEntDual(_BaseEBM):
             report=identity_report(p),
             learning_rate=np.float32(self.learning_rate),
             max_norm=np.float32(s.max_norm * np.sqrt(fm.n_features_in)),
-            damping=np.float32(s.cg_damping if heavy else s.damping),
-            ema=np.float32(s.ema),
+            own=DualParams(
+                np.float32(s.cg_damping if heavy else s.damping), np.float32(s.ema)
+            ),
             target_accept=np.float32(s.target_accept),
             **prior_fields(priors, self.n_chains),
         )

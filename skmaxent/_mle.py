@@ -340,7 +340,7 @@ class MaxLikelihoodEBM(_BaseEBM):
         data = training_data(
             fm, X, w, inputs.box, cent, linear, self.energy_penalty, k_batch
         )
-        problem = plan.problem._replace(data=data)
+        problem = plan.problem._replace(own=data)
         energy = plan.objective.energy
         stop = None
         if early:

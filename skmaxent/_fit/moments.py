@@ -145,8 +145,6 @@ def _problem(est, inputs, cent: Centring, K, linear, *, priors, rate, settings):
         ),
         learning_rate=np.float32(rate),
         max_norm=np.float32(settings.max_grad_norm),
-        damping=np.float32(0.0),
-        ema=np.float32(0.0),
         target_accept=np.float32(settings.target_accept),
         **prior_fields(priors, est.n_chains),
     )

@@ -22,7 +22,7 @@ from skmaxent.core.energy import Geometry, Linear
 from skmaxent.core.logz import ais
 from skmaxent.core.sampling import chains
 from skmaxent.core.training import loop
-from skmaxent.core.training.dual import Dual
+from skmaxent.core.training.dual import Dual, DualParams
 from skmaxent.core.training.penalties import build
 from skmaxent.core.training.problem import LoopConfig, Phase, Problem, identity_report
 from skmaxent.features import compile_features
@@ -89,8 +89,7 @@ def _problem(fm, mu):
         report=identity_report(p),
         learning_rate=np.float32(0.3),
         max_norm=np.float32(0.5 * np.sqrt(2)),
-        damping=np.float32(1e-3),
-        ema=np.float32(0.1),
+        own=DualParams(np.float32(1e-3), np.float32(0.1)),
         target_accept=np.float32(0.4),
         **prior_fields((), 1024),
     )

@@ -8,7 +8,7 @@ from skmaxent.core.energy import Linear, unit_geometry
 from skmaxent.core.sampling import chains
 from skmaxent.core.sampling.hmc import HMCParams, ReflectiveHMC
 from skmaxent.core.training import loop
-from skmaxent.core.training.dual import Dual
+from skmaxent.core.training.dual import Dual, DualParams
 from skmaxent.core.training.penalties import build
 from skmaxent.core.training.problem import LoopConfig, Phase, Problem, identity_report
 from skmaxent.features import compile_features
@@ -24,8 +24,7 @@ def _problem(fm, low, high):
         report=identity_report(p),
         learning_rate=np.float32(0.0),
         max_norm=np.float32(0.5),
-        damping=np.float32(1e-3),
-        ema=np.float32(0.1),
+        own=DualParams(np.float32(1e-3), np.float32(0.1)),
         target_accept=np.float32(0.8),
         **prior_fields((), 512),
     )

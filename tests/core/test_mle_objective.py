@@ -66,7 +66,7 @@ def test_flat_energy_gradient_is_unbiased_against_quadrature():
     geo = unit_geometry([0.0], [1.0], 1)
     problem = SimpleNamespace(
         geo=geo,
-        data=Data(
+        own=Data(
             reg=jnp.float32(reg),
             second=jnp.zeros((0, 0), jnp.float32),
             U=jnp.asarray(data[:, None], jnp.float32),

@@ -3,7 +3,16 @@
 import jax.numpy as jnp
 import numpy as np
 
-from skmaxent.core.training.natural_step import cg_natural_step, chain_fvp, natural_step
+from skmaxent.core.training.natural_step import cg_natural_step, natural_step
+
+
+def chain_fvp(G):
+    """``F v = Gcᵀ (Gc v) / C`` and ``diag F`` from chain features ``G`` (C, p).
+
+    Two passes over ``G`` per product, ``O(C p)``; no ``(p, p)`` matrix.
+    """
+    Gc = G - jnp.mean(G, axis=0)
+    return (lambda v: Gc.T @ (Gc @ v) / G.shape[0]), jnp.mean(Gc * Gc, axis=0)
 
 
 def _problem(C=64, p=20, seed=0):

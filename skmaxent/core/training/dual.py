@@ -41,20 +41,57 @@ from skmaxent.core.training.gaussian_metric import block_gaussian, gaussian_step
 from skmaxent.core.training.marginal_priors import bin_indicators, prior_penalty
 from skmaxent.core.training.natural_step import (
     cg_natural_step,
-    chain_fvp,
     clip_step,
     feature_covariance,
     natural_solve,
     natural_step,
 )
 from skmaxent.core.training.problem import Problem, Stats
+from skmaxent.core.types import Array
 
-__all__ = ["Dual", "dense_natural", "cg_natural", "n_groups"]
+__all__ = [
+    "Dual",
+    "DualParams",
+    "ChainMoments",
+    "dense_natural",
+    "cg_natural",
+    "gaussian_natural",
+    "n_groups",
+]
+
+
+class DualParams(NamedTuple):
+    """The dual's own traced parameters (:attr:`Problem.own`): the natural
+    step's ``damping`` and the Fisher moving average's weight ``ema``."""
+
+    damping: Array
+    ema: Array
+
+
+class ChainMoments(NamedTuple):
+    """What the chains give the natural step at one iteration.
+
+    rows : (C, p) standardised features at the chains (dense path), or the
+        per-group means (matrix-free).
+    halves : the two halves' ``(direction, Fisher products thunk)`` of the
+        cross-fitted matrix-free step, or None (dense).
+    Q : (p, p) the dense penalty (dense path), or None.
+    qmv, qdiag : the penalty's matrix-vector product and diagonal.
+    geo, x : the geometry and the chains in user units (the Gaussian metric).
+    """
+
+    rows: Array
+    halves: Any
+    Q: Any
+    qmv: Any
+    qdiag: Array
+    geo: Any
+    x: Array
 
 
 class Transform(NamedTuple):
     """optax-style pair: ``init(theta) -> state``; ``update(direction, state,
-    theta, **extra) -> (step, state)``."""
+    theta, moments: ChainMoments) -> (step, state)``."""
 
     init: Any
     update: Any
@@ -66,12 +103,13 @@ def dense_natural(damping, max_norm, ema) -> Transform:
     def init(theta):
         return jnp.zeros((theta.shape[0],) * 2, theta.dtype)
 
-    def update(direction, fisher, theta, *, rows, Q, **_):
+    def update(direction, fisher, theta, moments: ChainMoments):
         del theta
-        cov = feature_covariance(rows)
+        cov = feature_covariance(moments.rows)
         fresh = jnp.trace(fisher) == 0
         fisher = jnp.where(fresh, cov, (1 - ema) * fisher + ema * cov)
-        return natural_step(direction, fisher, Q, damping, max_norm), fisher
+        step = natural_step(direction, fisher, moments.Q, damping, max_norm)
+        return step, fisher
 
     return Transform(init, update)
 
@@ -92,9 +130,10 @@ def cg_natural(damping, max_norm, cg_iter: int) -> Transform:
     def init(theta):
         return jnp.zeros_like(theta)
 
-    def update(direction, previous, theta, *, halves, qmv, qdiag, **_):
+    def update(direction, previous, theta, moments: ChainMoments):
         del theta, direction
-        (d_a, products_a), (d_b, products_b) = halves
+        (d_a, products_a), (d_b, products_b) = moments.halves
+        qmv, qdiag = moments.qmv, moments.qdiag
 
         def solve(d, products):
             fvp, diag = products()
@@ -137,20 +176,22 @@ def gaussian_natural(damping, max_norm, cg_iter: int, ema, fm) -> Transform:
         step, norm2 = natural_solve(direction[rest], fisher, Q, damping)
         return zeros.at[rest].set(step), norm2, fisher
 
-    def update(direction, state, theta, *, geo, x, qmv, **kw):
+    def update(direction, state, theta, moments: ChainMoments):
         previous, fisher = state
+        geo = moments.geo
         gaussian = block_gaussian(theta, geo, block)
 
         def with_metric(_):
             step, norm2 = gaussian_step(direction, geo, block, gaussian)
             if q == 0:
                 return clip_step(step, norm2, max_norm), fisher
-            more, more2, fisher_new = other(direction, fisher, x, geo, qmv)
+            more, more2, fisher_new = other(
+                direction, fisher, moments.x, geo, moments.qmv
+            )
             return clip_step(step + more, norm2 + more2, max_norm), fisher_new
 
         def without(_):
-            kw.update(geo=geo, x=x, qmv=qmv)
-            return fallback(direction, previous, theta, **kw)[0], fisher
+            return fallback(direction, previous, theta, moments)[0], fisher
 
         out, fisher = jax.lax.cond(gaussian[3], with_metric, without, None)
         return out, (out, fisher)
@@ -194,29 +235,26 @@ class Dual:
         return n_groups(C) if self.cg else C
 
     def transform(self, problem: Problem) -> Transform:
+        (damping, ema), max_norm = problem.own, problem.max_norm
         if self.solver == "dense":
-            return dense_natural(problem.damping, problem.max_norm, problem.ema)
+            return dense_natural(damping, max_norm, ema)
         if self.solver == "gaussian":
-            return gaussian_natural(
-                problem.damping,
-                problem.max_norm,
-                self.cg_iter,
-                problem.ema,
-                self.energy.fm,
-            )
-        return cg_natural(problem.damping, problem.max_norm, self.cg_iter)
+            fm = self.energy.fm
+            return gaussian_natural(damping, max_norm, self.cg_iter, ema, fm)
+        return cg_natural(damping, max_norm, self.cg_iter)
 
     def init(self, theta, problem: Problem):
         return self.transform(problem).init(theta)
 
     def _moments(self, x, problem: Problem):
-        """``(rows, gbar, gram, fisher)`` at the chains ``x`` (C, n): ``fisher``
-        is the Fisher products' thunk (dense), or the two halves' ``(mean,
-        products thunk)`` pairs of the cross-fitted step (CG)."""
+        """``(rows, gbar, gram, halves)`` at the chains ``x`` (C, n):
+        ``halves`` the two halves' ``(mean, Fisher products thunk)`` pairs of
+        the cross-fitted matrix-free step, None on the dense path (whose
+        Fisher is the rows' covariance)."""
         geo, fm = problem.geo, self.energy.fm
         if self.solver == "dense":
             G = self.energy.features(geo, x)
-            return G, jnp.mean(G, axis=0), (lambda w: G.T @ w), (lambda: chain_fvp(G))
+            return G, jnp.mean(G, axis=0), (lambda w: G.T @ w), None
         C, B = x.shape[0], n_groups(x.shape[0])
         low, high, mean, std = geo.low, geo.high, geo.mean, geo.std
         groups = x.reshape(B, C // B, x.shape[1])
@@ -256,7 +294,7 @@ class Dual:
         """Stats at the chains ``U`` (C, n) and, while ``learn``, one step."""
         geo, pen = problem.geo, problem.penalty
         x = to_user(geo, U)
-        rows, gbar, gram, fisher = self._moments(x, problem)
+        rows, gbar, gram, halves = self._moments(x, problem)
         direction = problem.nu - gbar - penalties.matvec(pen, theta)
         if problem.bins.col.shape[0]:  # static: priors known at trace time
             direction = direction - _prior_gradient(problem, x, gram)
@@ -264,22 +302,20 @@ class Dual:
         transform = self.transform(problem)
 
         # The cross-fitted path's directions: each half's mean for the whole's.
-        halves = [(direction + gbar - g, f) for g, f in fisher] if self.cg else None
+        if halves is not None:
+            halves = [(direction + gbar - g, f) for g, f in halves]
+        moments = ChainMoments(
+            rows=rows,
+            halves=halves,
+            Q=None if self.cg else penalties.dense(pen, p),
+            qmv=lambda v: penalties.matvec(pen, v),
+            qdiag=penalties.diag(pen, p),
+            geo=geo,
+            x=x,
+        )
 
         def step(state):
-            return transform.update(
-                direction,
-                state,
-                theta,
-                rows=rows,
-                Q=None if self.cg else penalties.dense(pen, p),
-                products=None if self.cg else fisher,
-                halves=halves,
-                qmv=lambda v: penalties.matvec(pen, v),
-                qdiag=penalties.diag(pen, p),
-                geo=geo,
-                x=x,
-            )
+            return transform.update(direction, state, theta, moments)
 
         delta, opt_state = jax.lax.cond(
             learn, step, lambda s: (jnp.zeros_like(theta), s), opt_state

@@ -90,12 +90,12 @@ class MLE:
 
     def init(self, theta, problem: Problem):
         adam = optimizer(problem.learning_rate, problem.max_norm).init(theta)
-        return adam, problem.data.key
+        return adam, problem.own.key
 
     def _linear(self, theta, G, problem: Problem):
         """``(gradient, energy gap)`` of the linear energy (``E = -theta·g``
         up to a constant): no data rows, the data term is ``-nu``."""
-        data, C = problem.data, G.shape[0]
+        data, C = problem.own, G.shape[0]
         Ec = -(G @ theta)
         grad = jnp.mean(G, axis=0) - problem.nu
         chain_term = G.T @ (-Ec) / C
@@ -105,7 +105,7 @@ class MLE:
 
     def _rows(self, theta, U, key, problem: Problem):
         """``(gradient, energy gap)`` of any energy from a minibatch of rows."""
-        data, geo, C = problem.data, problem.geo, U.shape[0]
+        data, geo, C = problem.own, problem.geo, U.shape[0]
         B = self.batch_size
         idx = jax.random.randint(key, (B,), 0, data.n_rows)
         Ub, wb = data.U[idx], data.w[idx] / B

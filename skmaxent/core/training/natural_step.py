@@ -20,7 +20,6 @@ __all__ = [
     "cg_natural_step",
     "cg_solve",
     "clip_step",
-    "chain_fvp",
 ]
 
 
@@ -75,7 +74,7 @@ def cg_natural_step(
     """Matrix-free damped Newton step: conjugate gradients on ``F + Q + delta I``.
 
     ``F = Cov[g]`` is never formed: ``fvp(v)`` returns ``F v`` (from the
-    chains: :func:`chain_fvp`, or the quadratic preset's matrix form), and
+    chains, or the quadratic preset's matrix form), and
     ``diag`` (p,) is the diagonal of ``F``. ``qmv(v)`` is ``Q v`` for the
     penalty Hessian ``Q`` (see :mod:`skmaxent.core.training.penalties`) and ``qdiag``
     its diagonal; ``delta`` is ``damping`` times the mean diagonal of ``F + Q``,
@@ -111,12 +110,3 @@ def cg_solve(direction, fvp, diag, qmv, qdiag, damping, x0, maxiter):
 def clip_step(step: Array, norm2: Array, max_norm: Array) -> Array:
     """``step`` scaled so that its norm, ``sqrt(norm2)``, is at most ``max_norm``."""
     return step * jnp.minimum(1.0, max_norm / (jnp.sqrt(norm2) + 1e-12))
-
-
-def chain_fvp(G: Array):
-    """``F v = Gcᵀ (Gc v) / C`` and ``diag F`` from chain features ``G`` (C, p).
-
-    Two passes over ``G`` per product, ``O(C p)``; no ``(p, p)`` matrix.
-    """
-    Gc = G - jnp.mean(G, axis=0)
-    return (lambda v: Gc.T @ (Gc @ v) / G.shape[0]), jnp.mean(Gc * Gc, axis=0)

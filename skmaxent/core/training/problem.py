@@ -8,7 +8,7 @@ objective, its solver, the sampling kernel, chunk size) live in the
 objective, the kernel and :class:`LoopConfig` instead.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +19,15 @@ from skmaxent.core.training.marginal_priors import PriorBins
 from skmaxent.core.training.penalties import Penalty
 from skmaxent.core.types import Array
 
-__all__ = ["Report", "Problem", "Phase", "Stats", "LoopConfig", "identity_report"]
+__all__ = [
+    "Report",
+    "Problem",
+    "Phase",
+    "Stats",
+    "Objective",
+    "LoopConfig",
+    "identity_report",
+]
 
 
 class Report(NamedTuple):
@@ -64,11 +72,13 @@ class Problem(NamedTuple):
     bins : the marginal priors' bins (``B = 0`` when there are none).
     report : the residual's :class:`Report`.
     learning_rate, max_norm : the parameter update's rate and clipping norm.
-    damping, ema : the dual's damping and Fisher moving-average weight.
     target_accept : acceptance the kernel's parameters (the HMC step size)
         are adapted towards.
-    data : an objective's own traced data (the maximum-likelihood objective's
-        rows, :class:`skmaxent.core.training.mle.Data`); ``None`` for the others.
+    own : the objective's own traced parameters (the dual's
+        :class:`~skmaxent.core.training.dual.DualParams`, the
+        maximum-likelihood objective's rows,
+        :class:`~skmaxent.core.training.mle.Data`); ``None`` for moment
+        matching.
     """
 
     geo: Geometry
@@ -78,10 +88,8 @@ class Problem(NamedTuple):
     report: Report
     learning_rate: Array
     max_norm: Array
-    damping: Array
-    ema: Array
     target_accept: Array
-    data: Any = None
+    own: Any = None
 
 
 class Phase(NamedTuple):
@@ -113,6 +121,35 @@ class Stats(NamedTuple):
     residual: Array
     gradient: Array
     loss: Array
+
+
+class Objective(Protocol):
+    """What the training loop asks of an objective.
+
+    An objective is a hashable value (a frozen dataclass: a static argument
+    of the compiled chunk; equal objectives share it) holding its static
+    choices; everything traced comes in the :class:`Problem` (what every
+    objective shares, and its own parameters in ``problem.own``).
+    :class:`~skmaxent.core.training.dual.Dual`,
+    :class:`~skmaxent.core.training.smm.SMM` and
+    :class:`~skmaxent.core.training.mle.MLE` implement it.
+    """
+
+    #: The energy it trains (:mod:`skmaxent.core.energy`): the loop samples
+    #: ``energy.on_unit(theta, problem.geo)``.
+    energy: Any
+
+    def n_rows(self, C: int) -> int:
+        """Rows of :attr:`Stats.rows` for ``C`` chains (per chain, or per
+        group of chains), whose spread gives the Monte Carlo error."""
+
+    def init(self, theta: Array, problem: Problem) -> Any:
+        """The update's state at ``theta``."""
+
+    def iterate(self, theta, state, U, problem: Problem, learn) -> tuple:
+        """``(theta, state, Stats)``: the statistics at the chains ``U`` (C,
+        n) on the unit box and, where the traced ``learn`` holds, one
+        parameter step."""
 
 
 class LoopConfig(NamedTuple):
