@@ -41,6 +41,27 @@ class GaussianFit(NamedTuple):
     n_iter: int
 
 
+def _scatter(X, alpha, assume_centered):
+    """``(location, S, S_fit)``: the sample mean (or zero) and scatter of ``X``,
+    and the scatter the proximal solver fits (regularised where singular,
+    which ``alpha == 0`` refuses)."""
+    n, d = X.shape
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        location, S = _moments(X, assume_centered)
+    _check_scale(X, location, S)
+    reason = _singular_reason(S)
+    if reason is None:
+        return location, S, S
+    if alpha == 0:
+        raise ValueError(
+            f"The sample covariance of X is singular (n_samples={n}, "
+            f"n_features={d}): {reason}. With alpha=0 the score-matching "
+            "loss is then unbounded below; use alpha > 0 for a "
+            "regularised sparse precision, or drop the redundant columns."
+        )
+    return location, S, _regularised(S, n)
+
+
 def fit_gaussian(
     X, *, alpha, solver, max_iter, tol, learning_rate, assume_centered, verbose
 ) -> GaussianFit:
@@ -53,32 +74,17 @@ def fit_gaussian(
     stops at ``max_iter``. The parameters are the estimator's, as given.
     """
     alpha = float(alpha)
-    n, d = X.shape
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        location, S = _moments(X, assume_centered)
-    _check_scale(X, location, S)
-    reason = _singular_reason(S)
-    if reason is not None:
-        if alpha == 0:
-            raise ValueError(
-                f"The sample covariance of X is singular (n_samples={n}, "
-                f"n_features={d}): {reason}. With alpha=0 the score-matching "
-                "loss is then unbounded below; use alpha > 0 for a "
-                "regularised sparse precision, or drop the redundant columns."
-            )
-        S_fit = _regularised(S, n)
-    else:
-        S_fit = S
-
+    d = X.shape[1]
+    location, S, S_fit = _scatter(X, alpha, assume_centered)
     if solver == "gradient":
         location, precision, n_iter, converged = _gradient_fit(
             location,
             S,
             0.0 if assume_centered else 1.0,
-            float(learning_rate),
-            max_iter,
-            float(tol),
-            verbose,
+            lr=float(learning_rate),
+            max_iter=max_iter,
+            tol=float(tol),
+            verbose=verbose,
         )
     elif alpha == 0:
         solver = "closed_form"
@@ -295,7 +301,7 @@ def _positive_definite(P, S, eigen_floor=1e-2):
 
 
 def _gradient_fit(
-    location, S, fit_location, lr, max_iter, tol, verbose, chunk=250, max_norm=10.0
+    location, S, fit_location, *, lr, max_iter, tol, verbose, chunk=250, max_norm=10.0
 ):
     """Run the gradient solver; returns ``(location, P, n_iter, converged)``.
 

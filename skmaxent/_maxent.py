@@ -217,7 +217,7 @@ class MaxEntDual(_BaseEBM):
                 init,
                 self.n_chains,
                 rng,
-                settings.sm_max_features,
+                max_features=settings.sm_max_features,
                 walls=walls_of(bounds),
             )
             why = None if phi is None else confinement(fm.specs, phi / std, bounds)

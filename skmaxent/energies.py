@@ -164,6 +164,27 @@ class MLP:
         return self.on_unit_box(params, (x - b[:, 0]) / (b[:, 1] - b[:, 0]))
 
 
+def _initial_params(energy, key, n_features_in, name):
+    """``energy.init(key, n_features_in)``, checked: a pytree of finite
+    floating-point arrays (``name`` introduces the messages)."""
+    try:
+        params = energy.init(key, n_features_in)
+    except Exception as exc:
+        raise TypeError(f"{name}: init(key, {n_features_in}) raised {exc!r}.") from exc
+    leaves = jax.tree.leaves(params)
+    if not leaves:
+        raise TypeError(f"{name}: init returned no arrays ({params!r}).")
+    for leaf in leaves:
+        if not (hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating)):
+            raise TypeError(
+                f"{name}: init must return a pytree of floating-point arrays; got "
+                f"a leaf {leaf!r}."
+            )
+        if not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(f"{name}: init returned non-finite parameters.")
+    return params
+
+
 def check_energy(energy, key, n_features_in, bounds):
     """Validate an energy once, eagerly, and return its initial parameters.
 
@@ -209,21 +230,7 @@ def check_energy(energy, key, n_features_in, bounds):
             f"{name} is not hashable; make it a frozen dataclass (it is a static "
             "argument of the compiled training loop)."
         ) from exc
-    try:
-        params = energy.init(key, n_features_in)
-    except Exception as exc:
-        raise TypeError(f"{name}: init(key, {n_features_in}) raised {exc!r}.") from exc
-    leaves = jax.tree.leaves(params)
-    if not leaves:
-        raise TypeError(f"{name}: init returned no arrays ({params!r}).")
-    for leaf in leaves:
-        if not (hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating)):
-            raise TypeError(
-                f"{name}: init must return a pytree of floating-point arrays; got "
-                f"a leaf {leaf!r}."
-            )
-        if not np.all(np.isfinite(np.asarray(leaf))):
-            raise ValueError(f"{name}: init returned non-finite parameters.")
+    params = _initial_params(energy, key, n_features_in, name)
     low, high = (np.asarray(b, np.float32) for b in (bounds[:, 0], bounds[:, 1]))
     corners = np.stack([low, high, (low + high) / 2, low + 0.3 * (high - low)])
     value_and_grads = jax.value_and_grad(

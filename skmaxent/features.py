@@ -8,14 +8,12 @@ builds the features of a pairwise Markov random field from an edge list.
 :data:`PRESETS` or a sequence of specs) into a validated tuple, and
 :func:`compile_features` turns that tuple into a vectorised :class:`FeatureMap`.
 
-They live in the pure-JAX core (:mod:`skmaxent.core.features.specs`,
+They live in the pure-JAX core (:mod:`skmaxent.core.features`,
 :mod:`skmaxent.core.features.presets`, :mod:`skmaxent.core.features.feature_map`); this
 module re-exports them.
 """
 
-from skmaxent.core.features.feature_map import FeatureMap, compile_features
-from skmaxent.core.features.presets import PRESETS, pairwise, resolve_features
-from skmaxent.core.features.specs import (
+from skmaxent.core.features import (
     SPEC_TYPES,
     Custom,
     Indicator,
@@ -25,6 +23,8 @@ from skmaxent.core.features.specs import (
     Pairwise,
     Product,
 )
+from skmaxent.core.features.feature_map import FeatureMap, compile_features
+from skmaxent.core.features.presets import PRESETS, pairwise, resolve_features
 
 __all__ = [
     "PRESETS",

@@ -106,7 +106,7 @@ def _start(est, inputs, cent: Centring, theta0, warm, *, penalised, key, setting
             est.init,
             est.n_chains,
             rng,
-            settings.sm_max_features,
+            max_features=settings.sm_max_features,
         )
         if phi is not None:
             coef0 = phi / user_std

@@ -141,6 +141,7 @@ def data_start(
     init,
     n_chains,
     rng,
+    *,
     max_features=8192,
     walls=None,
 ):

@@ -92,8 +92,9 @@ def check_feasible(specs, moments, bounds, names=None, *, rtol=1e-9) -> None:
 
         word = ("is at", "is at") if on_limit else ("is below", "is above")
         _check_ranges(specs, mu, B.tolist(), rtol, bad, fail, on_limit)
-        _check_variances(mu, B, mean, second, scale, rtol, bad, fail, word)
-        _check_products(specs, mu, B, mean, second, scale, rtol, bad, fail, word)
+        report = (rtol, bad, fail, word)
+        _check_variances(mu, B, mean, second, scale, report)
+        _check_products(specs, mu, B, mean, second, scale, report)
 
 
 def _scales(B, mu, mean, second) -> np.ndarray:
@@ -140,8 +141,10 @@ def _check_ranges(specs, mu, box, rtol, bad, fail, on_limit):
             fail(k, f"{where}, {_range_reason(spec, box)}")
 
 
-def _check_variances(mu, B, mean, second, scale, rtol, bad, fail, word):
-    """Jensen and Bhatia–Davis for variables with a mean and a second moment."""
+def _check_variances(mu, B, mean, second, scale, report):
+    """Jensen and Bhatia–Davis for variables with a mean and a second moment;
+    ``report`` is ``(rtol, bad, fail, word)`` (see :func:`check_feasible`)."""
+    rtol, bad, fail, word = report
     for i in sorted(set(mean) & set(second)):
         km, ks = mean[i], second[i]
         m, s = mu[km], mu[ks]
@@ -166,8 +169,10 @@ def _check_variances(mu, B, mean, second, scale, rtol, bad, fail, word):
             )
 
 
-def _check_products(specs, mu, B, mean, second, scale, rtol, bad, fail, word):
-    """Corner and Cauchy–Schwarz bounds on ``E[x_i x_j]`` (vectorised)."""
+def _check_products(specs, mu, B, mean, second, scale, report):
+    """Corner and Cauchy–Schwarz bounds on ``E[x_i x_j]`` (vectorised);
+    ``report`` as in :func:`_check_variances`."""
+    rtol, bad, fail, word = report
     rows = [
         (k, s.i, s.j)
         for k, s in enumerate(specs)

@@ -36,10 +36,10 @@ def test_matrix_free_step_solves_the_damped_fisher_system():
     np.testing.assert_allclose(np.asarray(diag), np.diag(F), rtol=1e-5)
     qj = jnp.asarray(q)
     args = (jnp.asarray(d), fvp, diag, lambda v: qj * v, qj, 0.3, 1e6)
-    step = cg_natural_step(*args, jnp.zeros_like(jnp.asarray(d)), 200)
+    step = cg_natural_step(*args, x0=jnp.zeros_like(jnp.asarray(d)), maxiter=200)
     np.testing.assert_allclose(np.asarray(step), expected, rtol=2e-4, atol=1e-5)
     # A warm start at the answer stays there after a single iteration.
-    again = cg_natural_step(*args, jnp.asarray(expected, jnp.float32), 1)
+    again = cg_natural_step(*args, x0=jnp.asarray(expected, jnp.float32), maxiter=1)
     np.testing.assert_allclose(np.asarray(again), expected, rtol=2e-4, atol=1e-5)
 
 
@@ -58,8 +58,8 @@ def test_matrix_free_step_is_clipped_in_the_damped_norm_like_the_dense_one():
             jnp.asarray(q),
             0.3,
             0.5,
-            x0,
-            200,
+            x0=x0,
+            maxiter=200,
         )
     )
     # Clipped in the damped system's norm, F + lam I (lam: 0.3 of the mean

@@ -20,6 +20,7 @@ import numpy as np
 from skmaxent.core.features.shifted_legendre import clipped_table
 
 __all__ = [
+    "BoxKind",
     "Context",
     "Growth",
     "Kind",
@@ -226,3 +227,17 @@ def check_int(owner, field, value, minimum):
             f"got {value!r}."
         )
     object.__setattr__(owner, field, int(value))
+
+
+class BoxKind(Kind):
+    """A kind defined on the box itself (shifted Legendre polynomials of the
+    box's coordinates): bounded on any support, and the same feature in the
+    box-centred coordinates of moment matching."""
+
+    @classmethod
+    def growth(cls, spec):
+        return Growth.BOUNDED
+
+    @classmethod
+    def shift(cls, spec, c):
+        return [(cls.identity(spec), 1.0)], 0.0  # defined on the shifted box

@@ -5,7 +5,7 @@ from functools import partial
 
 import numpy as np
 
-from skmaxent.core.features import specs as sp
+from skmaxent.core.features import Moment, Product
 from skmaxent.core.features.feature_map import FeatureMap
 
 __all__ = ["quadratic_block", "rest_map"]
@@ -21,11 +21,11 @@ def quadratic_block(fm):
     n = fm.n_features_in
     lin, sq = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
     prod, pi, pj = [], [], []
-    if (mom := fm.group(sp.Moment)) is not None:
+    if (mom := fm.group(Moment)) is not None:
         for power, out in ((1, lin), (2, sq)):
             sel = mom.power == power
             out[mom.i[sel]] = mom.positions[sel]
-    if (pairs := fm.group(sp.Product)) is not None:
+    if (pairs := fm.group(Product)) is not None:
         prod = pairs.positions
         pi, pj = np.minimum(pairs.i, pairs.j), np.maximum(pairs.i, pairs.j)
     if n < 2 or (lin < 0).any() or (sq < 0).any() or len(prod) != n * (n - 1) // 2:

@@ -1,7 +1,7 @@
 """The compiled feature map, so that evaluating many features costs a few array ops.
 
 A :class:`FeatureMap` groups the features of a tuple of specs (from
-:mod:`skmaxent.core.features.specs`) by kind -- one group per registered kind present
+:mod:`skmaxent.core.features`) by kind -- one group per registered kind present
 (:data:`skmaxent.core.features.KINDS`: unary powers, products, indicators,
 Legendre polynomials, Legendre tensor products, 2-D bins, custom functions)
 -- and each group holds NumPy index arrays, so evaluating it is a few gathers
@@ -21,7 +21,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from skmaxent.core.features import KINDS, Context, kind_of
-from skmaxent.core.features import specs as sp
 from skmaxent.core.features.base import take as _take
 from skmaxent.core.features.presets import resolve_features
 from skmaxent.core.features.uniform_moments import uniform_moments as _uniform_moments
@@ -102,7 +101,7 @@ class FeatureMap:
         cols = (
             input_names if input_names is not None else tuple(f"x{i}" for i in range(n))
         )
-        names = tuple(sp._name(s, cols) for s in specs)
+        names = tuple(kind_of(s).name(s, cols) for s in specs)
         if len(set(names)) != len(names):
             dup = sorted(s for s, c in Counter(names).items() if c > 1)
             raise ValueError(f"feature names must be unique; duplicated: {dup}.")

@@ -13,8 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from skmaxent.core.features.base import (
-    Growth,
-    Kind,
+    BoxKind,
     check_int,
     ints,
     slot_gather,
@@ -62,7 +61,7 @@ def legendre_min(d: int) -> float:
     return float(np.polynomial.legendre.legval(np.clip(t, -1.0, 1.0), c).min())
 
 
-class Legendres(Kind):
+class Legendres(BoxKind):
     """The :class:`Legendre` features of a map (see :class:`~.base.Kind`)."""
 
     spec, key = Legendre, "leg"
@@ -80,14 +79,6 @@ class Legendres(Kind):
     @classmethod
     def range(cls, spec, box):
         return legendre_min(spec.degree), 1.0
-
-    @classmethod
-    def growth(cls, spec):
-        return Growth.BOUNDED
-
-    @classmethod
-    def shift(cls, spec, c):
-        return [(cls.identity(spec), 1.0)], 0.0  # defined on the shifted box
 
     def values(self, x, ctx):
         return ctx.table()[self.deg, self.i]

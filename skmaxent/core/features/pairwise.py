@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from skmaxent.core.features.base import Growth, Kind, check_int, ints
+from skmaxent.core.features.base import BoxKind, check_int, ints
 from skmaxent.core.features.legendre import legendre_min
 
 __all__ = ["Pairwise", "Pairwises"]
@@ -51,7 +51,7 @@ class Pairwise:
             )
 
 
-class Pairwises(Kind):
+class Pairwises(BoxKind):
     """The :class:`Pairwise` features of a map (see :class:`~.base.Kind`)."""
 
     spec, key = Pairwise, "pw"
@@ -78,14 +78,6 @@ class Pairwises(Kind):
     def range(cls, spec, box):
         # Bilinear in the two factors, each in [min P_d, 1]: extremes at corners.
         return min(legendre_min(spec.a), legendre_min(spec.b)), 1.0
-
-    @classmethod
-    def growth(cls, spec):
-        return Growth.BOUNDED
-
-    @classmethod
-    def shift(cls, spec, c):
-        return [(cls.identity(spec), 1.0)], 0.0  # defined on the shifted box
 
     def of_table(self, P):
         """``P_a(t_i) P_b(t_j)`` per feature from the table ``P`` (D+1, [N,] n).

@@ -3,20 +3,19 @@
 The presets (``"quadratic"``, ``"legendre4"``, ``"legendre4x2"`` ...), the
 graph builder :func:`pairwise`, and :func:`resolve_features`, which turns the
 ``features`` hyper-parameter into a validated tuple of specs
-(:mod:`skmaxent.core.features.specs`).
+(:mod:`skmaxent.core.features`).
 """
 
 from collections.abc import Sequence
 from numbers import Integral
 
-from skmaxent.core.features.specs import (
+from skmaxent.core.features import (
     SPEC_TYPES,
     Legendre,
     Moment,
     Pairwise,
     Product,
-    _columns,
-    _identity,
+    kind_of,
 )
 
 __all__ = ["PRESETS", "pairwise", "resolve_features"]
@@ -166,13 +165,13 @@ def resolve_features(features, n_features_in: int) -> tuple:
                 "Product, Indicator, Legendre, Pairwise, Indicator2 or Custom "
                 "from skmaxent.features."
             )
-        for i in _columns(spec):
+        for i in kind_of(spec).columns(spec):
             if i >= n:
                 raise ValueError(
                     f"features[{k}] = {spec!r} refers to column {i}, but X has "
                     f"{n} column(s); column indices must lie in [0, {n})."
                 )
-        key = _identity(spec)
+        key = kind_of(spec).identity(spec)
         if key in seen:
             raise ValueError(
                 f"features[{k}] = {spec!r} duplicates features[{seen[key]}] = "

@@ -10,7 +10,7 @@ not an integral) so that the ``roughness`` strength means the same on a box of
 any size and dimension; it is a Gram matrix, hence symmetric positive
 semi-definite, and every path below keeps it exactly so.
 
-Specs are those of :mod:`skmaxent.core.features.specs` (``Moment``, ``Product``,
+Specs are those of :mod:`skmaxent.core.features` (``Moment``, ``Product``,
 ``Indicator``, ``Legendre``, ``Custom``). Their Hessians:
 
 - ``Moment(i, k)``: ``k(k-1) x_i^(k-2)`` at ``(i, i)``; zero for ``k < 2``.
@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.polynomial import legendre as npleg
 
-from skmaxent.core.features.specs import (
+from skmaxent.core.features import (
     SPEC_TYPES,
     Custom,
     Legendre,

@@ -138,7 +138,15 @@ def cg_natural(damping, max_norm, cg_iter: int) -> Transform:
         def solve(d, products):
             fvp, diag = products()
             return cg_natural_step(
-                d, fvp, diag, qmv, qdiag, damping, max_norm, previous, cg_iter
+                d,
+                fvp,
+                diag,
+                qmv,
+                qdiag,
+                damping,
+                max_norm,
+                x0=previous,
+                maxiter=cg_iter,
             )
 
         step = 0.5 * (solve(d_a, products_b) + solve(d_b, products_a))

@@ -68,6 +68,7 @@ def cg_natural_step(
     qdiag: Array,
     damping: Array,
     max_norm: Array,
+    *,
     x0: Array,
     maxiter: int,
 ) -> Array:
