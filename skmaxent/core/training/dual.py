@@ -239,7 +239,7 @@ class Dual:
         """Whether the step is matrix-free (``"cg"`` or ``"gaussian"``)."""
         return self.solver != "dense"
 
-    def n_rows(self, C: int) -> int:
+    def n_means(self, C: int) -> int:
         return n_groups(C) if self.cg else C
 
     def transform(self, problem: Problem) -> Transform:

@@ -59,8 +59,8 @@ class ChunkInfo(NamedTuple):
         reported features, whose spread over a run of chunks gives the SE
         of a longer average.
     spread : (p,) the reported features' standard deviation under the
-        model (the per-iteration spread over the rows, scaled by the
-        chains per row).
+        model (the per-iteration spread of the means, scaled by the
+        chains per mean).
     moment_error, loss, acceptance : (chunk_size,) per iteration.
     params : the kernel's parameters at each iteration (leaves (chunk_size,)).
     finite : whether parameters and chains stayed finite.
@@ -124,8 +124,8 @@ def _iteration(objective, kernel, config, problem, phase: Phase, carry, _):
         iteration=state.iteration + active.astype(jnp.int32),
     )
     on = active.astype(theta.dtype)
-    spread = jnp.var(problem.report(stats.rows), axis=0, ddof=1)
-    parts = (stats.rows, stats.residual, stats.gradient, theta, spread)
+    spread = jnp.var(problem.report(stats.means), axis=0, ddof=1)
+    parts = (stats.means, stats.residual, stats.gradient, theta, spread)
     sums = tuple(s + on * v for s, v in zip(sums, parts))
     error = jnp.max(jnp.abs(problem.report(stats.residual)))
     acceptance = jnp.mean(info.acceptance_rate)
@@ -147,8 +147,8 @@ def run_chunk(
     """
     C, n = state.chains.position.shape
     p, K = problem.nu.shape[0], state.theta.shape[0]
-    R, dt = objective.n_rows(C), state.theta.dtype
-    # Sums of rows, residual, gradient, iterate and the rows' variance.
+    R, dt = objective.n_means(C), state.theta.dtype
+    # Sums of the means, residual, gradient, iterate and the means' variance.
     shapes = ((R, p), (p,), (K,), (K,), (p,))
     sums = tuple(jnp.zeros(shape, dt) for shape in shapes)
     (state, sums), (err, loss, acc, params, active) = jax.lax.scan(
@@ -158,8 +158,8 @@ def run_chunk(
         length=config.chunk_size,
     )
     n_active = jnp.maximum(jnp.sum(active), 1)
-    rows, residual, gradient, theta, var = (s / n_active for s in sums)
-    chain_means = problem.report(rows)
+    means, residual, gradient, theta, var = (s / n_active for s in sums)
+    chain_means = problem.report(means)
     se = jnp.std(chain_means, axis=0, ddof=1) / jnp.sqrt(R)
     finite = jnp.all(jnp.isfinite(state.theta)) & chains.finite(state.chains)
     info = ChunkInfo(

@@ -85,7 +85,7 @@ class MLE:
     features: Any
     batch_size: int = 256
 
-    def n_rows(self, C: int) -> int:
+    def n_means(self, C: int) -> int:
         return C
 
     def init(self, theta, problem: Problem):

@@ -109,15 +109,16 @@ class Phase(NamedTuple):
 class Stats(NamedTuple):
     """What an objective measures in one iteration.
 
-    rows : (R, p) per-chain (or per-group) standardised features, whose
-        spread over ``R`` gives the Monte Carlo standard error.
+    means : (R, p) per-chain (or per-group) means of the standardised
+        features, whose spread over ``R`` gives the Monte Carlo standard
+        error.
     residual : (p,) the standardised residual (reported through
         :class:`Report`): the moment error, or the penalised gradient.
     gradient : (K,) the objective's gradient in ``theta`` (for batch means).
     loss : () the objective's value (``nan`` when it has none).
     """
 
-    rows: Array
+    means: Array
     residual: Array
     gradient: Array
     loss: Array
@@ -139,8 +140,8 @@ class Objective(Protocol):
     #: ``energy.on_unit(theta, problem.geo)``.
     energy: Any
 
-    def n_rows(self, C: int) -> int:
-        """Rows of :attr:`Stats.rows` for ``C`` chains (per chain, or per
+    def n_means(self, C: int) -> int:
+        """Rows of :attr:`Stats.means` for ``C`` chains (per chain, or per
         group of chains), whose spread gives the Monte Carlo error."""
 
     def init(self, theta: Array, problem: Problem) -> Any:

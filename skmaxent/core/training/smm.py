@@ -40,7 +40,7 @@ class SMM:
     energy: Any
     features: Any
 
-    def n_rows(self, C: int) -> int:
+    def n_means(self, C: int) -> int:
         return C
 
     def init(self, theta, problem: Problem):
