@@ -72,7 +72,9 @@ def _energy(energy_model, key, n, bounds):
     else:
         public = core = energy_model
     params = check_energy(public, key, n, bounds)
-    theta, flat = flatten(core, params)
+    # An energy with on_unit_box is evaluated on the unit box (see the guide).
+    unit_box = callable(getattr(core, "on_unit_box", None))
+    theta, flat = flatten(core, params, unit_box)
     return public, flat, theta
 
 

@@ -128,15 +128,17 @@ class Linear:
 class Flat:
     """An ``init``/``__call__`` energy seen as ``E(theta, u)``, ``theta`` flat.
 
-    ``treedef`` and ``shapes`` rebuild the parameter pytree. An energy with an
-    ``on_unit_box(params, u)`` method is called on the unit box directly (the
-    compiled code then does not depend on the box); otherwise
-    ``energy(params, low + u (high - low))`` in user units.
+    ``treedef`` and ``shapes`` rebuild the parameter pytree. With
+    ``unit_box`` the energy is called on the unit box directly,
+    ``energy.on_unit_box(params, u)`` (the compiled code then does not
+    depend on the box); otherwise ``energy(params, low + u (high - low))`` in
+    user units.
     """
 
     energy: Any
     treedef: Any
     shapes: tuple
+    unit_box: bool = False
 
     def unravel(self, theta: Array):
         sizes = [int(np.prod(s)) for s in self.shapes]
@@ -146,9 +148,8 @@ class Flat:
 
     def __call__(self, theta: Array, u: Array, geo: Geometry) -> Array:
         params = self.unravel(theta)
-        on_unit_box = getattr(self.energy, "on_unit_box", None)
-        if on_unit_box is not None:
-            return on_unit_box(params, u)
+        if self.unit_box:
+            return self.energy.on_unit_box(params, u)
         return self.energy(params, to_user(geo, u))
 
     def on_unit(self, theta: Array, geo: Geometry):
@@ -162,9 +163,10 @@ class Flat:
         return H.T @ w
 
 
-def flatten(energy, params) -> tuple[np.ndarray, Flat]:
-    """``theta`` (float32 vector) and the :class:`Flat` energy of a params pytree."""
+def flatten(energy, params, unit_box: bool = False) -> tuple[np.ndarray, Flat]:
+    """``theta`` (float32 vector) and the :class:`Flat` energy of a params
+    pytree (``unit_box``: see :class:`Flat`)."""
     leaves, treedef = jax.tree.flatten(params)
     shapes = tuple(tuple(np.shape(leaf)) for leaf in leaves)
     theta = np.concatenate([np.asarray(leaf, np.float32).ravel() for leaf in leaves])
-    return theta, Flat(energy, treedef, shapes)
+    return theta, Flat(energy, treedef, shapes, unit_box)
