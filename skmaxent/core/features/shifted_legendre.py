@@ -49,12 +49,8 @@ def clipped_table(x, low, high, degree: int, derivative: bool = False):
 
 
 def sum_rows(a):
-    """``a.sum(0)`` for a short first axis, as a chain of elementwise adds.
-
-    XLA on CPU ran the vmapped ``(C, K, n)`` reduction over ``K`` in ``O(n)``
-    per element: 15 s instead of 8 ms for the gradient of 512 chains on
-    10,000 variables.
-    """
+    """``a.sum(0)`` for a short first axis, as a chain of elementwise adds
+    (XLA's CPU reduction is far slower here: ``docs/decisions.md``)."""
     out = a[0]
     for row in a[1:]:
         out = out + row
