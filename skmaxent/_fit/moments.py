@@ -168,11 +168,15 @@ def _fitted(est, inputs, cent, energies, key, settings, result) -> Fitted:
     if not linear or result.stopped:
         config = est._ais_config()
         result = logz.settle(key, config, model, result, settings=settings)
-    attributes = {"coef_": theta if linear else None, "params_": theta}
-    if not linear:
-        attributes["params_"] = jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
-    attributes |= {"_fit_energy": flat, "_theta": result.theta}
-    return Fitted(result, model, attributes | {"energy_model_": public})
+    params = theta if linear else jax.tree.map(np.asarray, flat.unravel(_f32(theta)))
+    attributes = {
+        "coef_": theta if linear else None,  # None: no coef_ for other energies
+        "params_": params,
+        "energy_model_": public,
+        "_fit_energy": flat,
+        "_theta": result.theta,
+    }
+    return Fitted(result, model, attributes)
 
 
 def moment_matching_plan(est, inputs, settings, *, keys, penalised, rate, priors=()):
