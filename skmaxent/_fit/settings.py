@@ -263,7 +263,8 @@ def get_config() -> Settings:
 
     See Also
     --------
-    set_config, config_context
+    set_config : Change the calling thread's settings.
+    config_context : Change them within a ``with`` block.
 
     Examples
     --------
@@ -297,7 +298,8 @@ def set_config(**settings) -> None:
 
     See Also
     --------
-    get_config, config_context : the same, undone on exit.
+    get_config : The calling thread's settings.
+    config_context : The same change, undone on exit.
     """
     _local.settings = _with(settings)
 
@@ -329,7 +331,8 @@ def config_context(**settings):
 
     See Also
     --------
-    set_config, get_config
+    set_config : Change the calling thread's settings until changed again.
+    get_config : The calling thread's settings.
 
     Examples
     --------
