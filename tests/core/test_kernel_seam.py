@@ -17,8 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from conftest import THETA_2D, quadratic_2d_exact
+from scipy import stats
 
-from skmaxent.core.energy import Geometry, Linear
+from skmaxent.core.energy import Geometry, Linear, unit_geometry
 from skmaxent.core.logz import ais
 from skmaxent.core.sampling import chains
 from skmaxent.core.training import loop
@@ -143,13 +144,7 @@ def test_a_kernel_written_here_integrates_log_z():
     # checked to be the runs' spread (chi-square bounds at 0.1 %).
     fm = compile_features("quadratic", 2)
     _, log_z, _ = quadratic_2d_exact(THETA_2D)
-    geo = Geometry(
-        np.zeros(2, np.float32),
-        np.ones(2, np.float32),
-        np.zeros(2, np.float32),
-        np.zeros(5, np.float32),
-        np.ones(5, np.float32),
-    )
+    geo = unit_geometry(np.zeros(2), np.ones(2), 5)  # theta = coef
     eg = Linear(fm).on_unit(jnp.asarray(THETA_2D, jnp.float32), geo)
     CALLS.update(init=0, step=0)
 
@@ -175,8 +170,6 @@ def test_a_kernel_written_here_integrates_log_z():
     assert sigma > 0
     bound = 3 * sigma / np.sqrt(8) + sigma**2 / 2 + 1e-4
     assert abs(est.mean() - log_z) < bound, (est, log_z, sigma)
-    from scipy import stats
-
     lo, hi = np.sqrt(stats.chi2.ppf([0.001, 0.999], 7) / 7)
     assert lo < est.std(ddof=1) / sigma < hi
 
@@ -188,13 +181,7 @@ def test_sample_and_settle_take_the_kernel():
     # per-chain means' spread over sqrt(1,024)) of the exact one.
     fm = compile_features("quadratic", 2)
     mu, _, _ = quadratic_2d_exact(THETA_2D)
-    geo = Geometry(
-        np.zeros(2, np.float32),
-        np.ones(2, np.float32),
-        np.zeros(2, np.float32),
-        np.zeros(5, np.float32),
-        np.ones(5, np.float32),
-    )
+    geo = unit_geometry(np.zeros(2), np.ones(2), 5)  # theta = coef
     theta = jnp.asarray(THETA_2D, jnp.float32)
     start = jax.random.uniform(jax.random.key(3), (1024, 2))
     kernel, params = RandomWalk(), WalkParams(jnp.float32(0.3))
