@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skmaxent._fit import logz, train
 from skmaxent._fit.devices import chain_sharding, place_chains, to_host
+from skmaxent._fit.interrupts import checkpoint, finishing
 from skmaxent._inference import _ChainModel
 from skmaxent._inputs.arrays import f32 as _f32
 from skmaxent._inputs.data import (
@@ -67,6 +68,7 @@ class _BaseEBM(_ChainModel):
     }
 
     # ------------------------------------------------------------------ fit
+    @finishing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None, *, moments=None, sample_weight=None):
         """Fit the model to data ``X`` or to target ``moments``.
@@ -111,6 +113,7 @@ class _BaseEBM(_ChainModel):
             fitted = plan.finish(self._train(plan, settings))
             retry = plan.fallback is not None
             if fitted is not None and self._finish(plan, fitted, settings, retry):
+                checkpoint()  # an interrupt still pending: undone by fit
                 return
             plan = plan.fallback()
             # The fallback compiles its start's programs: keep the bound.

@@ -20,6 +20,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skmaxent._fit.interrupts import finishing
 from skmaxent._gaussian_solvers import fit_gaussian
 from skmaxent._inputs.data import validate_X
 
@@ -183,6 +184,7 @@ class ScoreMatchingGaussian(
         self.random_state = random_state
         self.verbose = verbose
 
+    @finishing
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the Gaussian by (penalised) score matching.

@@ -25,6 +25,7 @@ from scipy import linalg
 from scipy.linalg import blas
 from sklearn.exceptions import ConvergenceWarning
 
+from skmaxent._fit.interrupts import checkpoint
 from skmaxent._fit.settings import get_config
 from skmaxent.core import programs
 from skmaxent.core.training.gaussian import gradient_steps, optimizer
@@ -327,6 +328,7 @@ def _gradient_fit(
             theta, opt_state, n_steps, R, fit_location, lr, tol, max_norm
         )
         n_iter += int(k)
+        checkpoint()  # a Ctrl-C surfaces here, between chunks
         residual, loss = float(residual), float(loss)
         if not (np.isfinite(residual) and np.isfinite(loss)):
             raise RuntimeError(

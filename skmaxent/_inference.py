@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from skmaxent._fit.interrupts import finishing
 from skmaxent._fit.random import key_from_random_state
 from skmaxent._fit.settings import Settings, clone_snapshot, resolve
 from skmaxent._inputs.arrays import f32 as _f32
@@ -83,6 +84,7 @@ class _ChainModel(DensityMixin, TransformerMixin, BaseEstimator):
             out[start : start + m] = np.asarray(E, np.float64)[:m]
         return out
 
+    @finishing
     def energy(self, X):
         """Unnormalised energies ``E(x)`` (``-coef_ · f(x)`` for the linear energy).
 
@@ -99,6 +101,7 @@ class _ChainModel(DensityMixin, TransformerMixin, BaseEstimator):
         row_block = self._resolve_settings().row_block
         return self._energies(self._check_X(X), row_block)
 
+    @finishing
     def score_samples(self, X):
         """Log-density of each row of ``X`` in user units (``-inf`` outside the box).
 
@@ -148,6 +151,7 @@ class _ChainModel(DensityMixin, TransformerMixin, BaseEstimator):
         del y
         return float(np.mean(self.score_samples(X)))
 
+    @finishing
     def transform(self, X):
         """Feature values ``f(X)``.
 
@@ -193,6 +197,7 @@ class _ChainModel(DensityMixin, TransformerMixin, BaseEstimator):
                 )
         return np.asarray(self._fm.names, dtype=object)
 
+    @finishing
     def sample(self, n_samples=1, random_state=None):
         """Draw samples from the fitted model by continuing copies of the chains.
 

@@ -37,6 +37,7 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
 from skmaxent._fit.devices import to_host
+from skmaxent._fit.interrupts import checkpoint
 from skmaxent._fit.random import key_stream
 from skmaxent._fit.train import error_quantile, quick_programs
 from skmaxent.core.energy import Linear
@@ -301,6 +302,7 @@ def _forward(run, settings, bar):
     while n_temps is not None:
         info = run(n_temps)
         weights.append(np.asarray(info.log_weights))
+        checkpoint()  # a Ctrl-C surfaces here, between runs
         particles.append(info.positions)
         log_z, std = pool(np.concatenate(weights))
         n_total += 1

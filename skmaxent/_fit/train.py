@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.stats
 
+from skmaxent._fit.interrupts import checkpoint
 from skmaxent._fit.settings import Settings
 from skmaxent.core.training.problem import Phase
 
@@ -268,6 +269,7 @@ def run(
         )
         state, info = run_chunk(state, flags)
         new_done = int(state.iteration)
+        checkpoint()  # a Ctrl-C surfaces here, between chunks
         k, done = new_done - done, new_done
         history.add(info, k, phase)
         if not bool(info.finite):
