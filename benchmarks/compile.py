@@ -8,14 +8,17 @@ the AIS sampler and the feature map; a second fit with the same shapes (other
 targets) must reuse them. Compilation time is read from JAX's own monitoring
 events (``/jax/core/compile/*_duration``), not guessed from wall time; the
 programs a fit compiles (one backend compilation each) are listed with their
-XLA compile times, the largest first. Then
+XLA compile times, the largest first. A first
+fit with ``[Legendre(0, 1), Legendre(0, D)]`` is timed for degree ``D`` 4 and
+30 in the same process (the table's recurrence must not grow the programs
+with the degree: the ratio should stay within 1.5). Then
 ``sklearn.utils.estimator_checks.check_estimator`` is timed for each estimator
 with cheap and with default settings.
 
-Run: ``python benchmarks/compile.py [--quick] [--only NAME ...]``
+Run: ``python benchmarks/compile.py [--quick] [--only NAME ...] [--legendre]``
 (``--quick`` skips the default-settings ``check_estimator`` runs; ``--only``
 times the ``check_estimator`` runs whose label starts with one of the names
-and skips the fit timing).
+and skips the fit timing; ``--legendre`` times the Legendre row alone).
 """
 
 import argparse
@@ -34,6 +37,7 @@ from _common import system_info, write_results  # noqa: E402
 
 import skmaxent  # noqa: E402
 from skmaxent import MaxEntDual, MaxLikelihoodEBM, ScoreMatchingGaussian  # noqa: E402
+from skmaxent.features import Legendre  # noqa: E402
 
 COMPILE_SECONDS = []
 PROGRAMS = []  # (name, XLA compile seconds) of each backend compilation
@@ -117,6 +121,57 @@ def time_fits(rows):
     return share
 
 
+def time_legendre(rows, degrees=(4, 30)):
+    """First fit with ``[Legendre(0, 1), Legendre(0, D)]`` on 40 x 2 for each
+    degree ``D`` in this process: wall and compile seconds, and the ratio of
+    the last degree to the first; the largest ratio is returned.
+
+    Two starts: the score-matching one (``init="auto"``) for one window of
+    50 iterations (its start, the linear system and the quick training
+    chunk), and zero for 60 (the optimised chunk). A degree-2 fit first
+    compiles the programs that do not depend on the features; then each fit
+    starts with no program of the package held (``skmaxent.clear_caches``),
+    so that every degree compiles the same programs: only their size may
+    differ. (Past one window from the score-matching start, whether a fit
+    ends at its verified start decides which training chunk it compiles.)
+    """
+    X = np.random.default_rng(0).uniform(size=(40, 2))
+    print(
+        f"{'MaxEntDual [P1(x0), PD(x0)] 40 x 2 first fit':<46}{'wall s':>9}"
+        f"{'compiling s':>13}"
+    )
+    rows["legendre"], ratios = {}, []
+    for init, max_iter in (("auto", 50), ("zero", 60)):
+        row = rows["legendre"][init] = {}
+        for d in (2, *degrees):
+            model = MaxEntDual(
+                [Legendre(0, 1), Legendre(0, d)],
+                bounds=[[0, 1]] * 2,
+                n_chains=64,
+                max_iter=max_iter,
+                init=init,
+                random_state=0,
+            )
+            skmaxent.clear_caches()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                wall, comp = timed(lambda model=model: model.fit(X))
+            if d == 2:
+                continue
+            row[d] = {"wall_s": wall, "compile_s": comp}
+            row[d]["programs"] = programs_report(f"init={init!r}, degree {d}")
+            print(f"{f'  init={init!r}, degree {d}':<46}{wall:9.2f}{comp:13.2f}")
+        first, last = row[degrees[0]], row[degrees[-1]]
+        ratios.append(last["wall_s"] / first["wall_s"])
+        print(
+            f"  init={init!r}: degree {degrees[-1]} / degree {degrees[0]}: first "
+            f"fit {ratios[-1]:.2f}x, compiling "
+            f"{last['compile_s'] / first['compile_s']:.2f}x"
+        )
+    print()
+    return max(ratios)
+
+
 FRESH = """
 import sys, time, warnings
 import numpy as np
@@ -170,13 +225,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="+", default=None)
+    parser.add_argument("--legendre", action="store_true")
     args = parser.parse_args()
     info = system_info()
     print(f"jax {info['jax']} on {info['device']} ({info['cpu_count']} CPUs)")
     jax.monitoring.register_event_duration_secs_listener(_listener)
     rows = {}
     share = None
+    if args.legendre:
+        ratio = time_legendre(rows)
+        print(f"results: {write_results('compile', rows)}")
+        print(f"legendre degree ratio: {ratio:.3f}")
+        return
     if not args.only:
+        time_legendre(rows)
         time_fresh(rows)
         share = time_fits(rows)
     print(f"{'check_estimator':<46}{'wall s':>9}{'compiling s':>13}")

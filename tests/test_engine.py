@@ -125,6 +125,34 @@ def test_second_fit_of_the_same_shapes_compiles_nothing(estimator):
         assert _compiles(lambda: new.fit(X5))
 
 
+def test_legendre_degree_compiles_the_same_programs():
+    # A degree-30 Legendre feature compiles as many programs as degree 4
+    # (issue 31); that they are not larger, its table being a loop the
+    # compiler keeps: test_features, and their time: benchmarks/compile.py.
+    from skmaxent.core import programs
+    from skmaxent.features import Legendre
+
+    X = np.random.default_rng(0).uniform(size=(40, 2))
+
+    def fit(degree):  # the programs of the package it compiles
+        model = MaxEntDual(
+            [Legendre(0, 1), Legendre(0, degree)],
+            bounds=[[0, 1]] * 2,
+            n_chains=64,
+            max_iter=10,
+            init="zero",
+            random_state=0,
+        )
+        skmaxent.clear_caches()  # each fit compiles all of its programs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X)
+        return programs.n_programs()
+
+    four = fit(4)
+    assert four >= 2 and fit(30) == four
+
+
 def test_verified_start_runs_on_quickly_compiled_programs():
     # A small fit that ends at its verified Gaussian start compiles only the
     # quick variants of the training chunk and of AIS (the optimised ones

@@ -2,6 +2,7 @@
 moments under the uniform law match an independent quadrature on a box."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -97,3 +98,29 @@ def test_uniform_moments_of_every_kind_match_quadrature(kind):
     tol = 2e-2 if kind.spec is Custom else 2e-5
     np.testing.assert_allclose(mean, q_mean, rtol=tol, atol=tol)
     np.testing.assert_allclose(std, q_std, rtol=tol, atol=tol)
+
+
+def test_legendre_table_is_one_loop_whatever_the_degree():
+    # Past degree 8 the recurrence (and the sum over a long table) is traced
+    # once, as a loop: the program has as many operations at degree 30 as
+    # at degree 12.
+    from skmaxent.core.features.shifted_legendre import legendre_table, sum_rows
+
+    t = jnp.linspace(-1.0, 1.0, 7)
+
+    def n_ops(fn, degree):
+        return len(jax.make_jaxpr(lambda t: fn(t, degree))(t).eqns)
+
+    table = functools.partial(legendre_table, derivative=True)
+    assert n_ops(table, 12) == n_ops(table, 30)
+    sums = lambda t, degree: [sum_rows(a) for a in table(t, degree)]  # noqa: E731
+    assert n_ops(sums, 12) == n_ops(sums, 30)
+    P, D = legendre_table(t, 30, True)
+    c = np.eye(31)
+    dc = [np.polynomial.legendre.legder(c[k]) for k in range(31)]
+    np.testing.assert_allclose(
+        P, [np.polynomial.legendre.legval(t, ck) for ck in c], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        D, [np.polynomial.legendre.legval(t, d) for d in dc], rtol=1e-5, atol=1e-3
+    )
